@@ -1,0 +1,4 @@
+//! Talking to apt archives: signed InRelease files, Packages indexes, package choice.
+
+pub(crate) mod control;
+pub(crate) mod version;

@@ -1,0 +1,226 @@
+//! The command line: the only module that knows clap, prints, and picks exit codes.
+//!
+//! Exit status: 0 success, 1 the user's input (or an archive) said no, 2 an unexpected failure.
+
+mod args;
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context as _, Result};
+use clap::Parser as _;
+
+use crate::bundled;
+use crate::release::{self, Release, ReleaseErrors};
+use crate::resolve::SelectError;
+use args::{Args, Command, ReleaseArg};
+
+/// A mistake in what the user asked for: exit status 1.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Runs kerf with the process's arguments.
+pub fn main() -> ExitCode {
+    run(std::env::args_os())
+}
+
+/// Runs kerf with `args` (the first is the program name), printing results and errors.
+#[expect(clippy::print_stderr, reason = "the CLI reports errors on stderr")]
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let args = match Args::try_parse_from(args) {
+        Ok(args) => args,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match execute(args.command) {
+        Ok(code) => code,
+        Err(error) => {
+            if is_broken_pipe(&error) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {error:#}");
+            ExitCode::from(exit_status(&error))
+        }
+    }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<std::io::Error>()
+        .is_some_and(|error| error.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// 1 when the user's input is at fault, 2 for anything unexpected.
+fn exit_status(error: &anyhow::Error) -> u8 {
+    let user = error.chain().any(|cause| {
+        cause.is::<ReleaseErrors>() || cause.is::<SelectError>() || cause.is::<UsageError>()
+    });
+    if user {
+        1
+    } else {
+        2
+    }
+}
+
+fn execute(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Info { release, queries } => info(&release, &queries),
+        Command::Find { release, terms } => find(&release, &terms),
+        Command::Lint { release } => lint(&release),
+        Command::Version => version(),
+    }
+}
+
+fn write_stdout(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    Ok(())
+}
+
+/// Loads the release named by `--release`: a directory, or a bundled release's name.
+fn load_release(arg: &ReleaseArg) -> Result<Release> {
+    let name = match &arg.release {
+        Some(name) => name.clone(),
+        None => infer_release_name()?,
+    };
+    let path = arg.as_path().unwrap_or_else(|| name.clone().into());
+    let looks_like_path = name.contains('/') || name == "." || name == "..";
+    if !looks_like_path {
+        if let Some(bundled) = bundled::find(bundled::releases(), &name) {
+            return Ok(release::load_files(&name, &bundled.source_files())?);
+        }
+    }
+    if looks_like_path || path.is_dir() {
+        return Ok(release::load_dir(&path)?);
+    }
+    Err(UsageError(format!(
+        "unknown release \"{name}\": it is not a directory, nor a release bundled into kerf ({})",
+        bundled_names()
+    ))
+    .into())
+}
+
+fn bundled_names() -> String {
+    let names: Vec<&str> = bundled::releases()
+        .iter()
+        .map(|release| release.name)
+        .collect();
+    if names.is_empty() {
+        "this kerf bundles none".to_owned()
+    } else {
+        format!("bundled: {}", names.join(", "))
+    }
+}
+
+/// The release of the machine kerf runs on, e.g. `ubuntu-24.04`, from /etc/os-release.
+fn infer_release_name() -> Result<String> {
+    let path = Path::new("/etc/os-release");
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        UsageError(format!(
+            "cannot infer the release from {}: {error}; give --release",
+            path.display()
+        ))
+    })?;
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix('='))
+            .map(|value| value.trim_matches('"').to_owned())
+    };
+    match (field("ID"), field("VERSION_ID")) {
+        (Some(id), Some(version)) => Ok(format!("{}-{version}", id.to_lowercase())),
+        _ => Err(UsageError(format!(
+            "cannot infer the release: {} has no ID and VERSION_ID; give --release",
+            path.display()
+        ))
+        .into()),
+    }
+}
+
+fn info(release: &ReleaseArg, queries: &[String]) -> Result<ExitCode> {
+    let release = load_release(release)?;
+    let output = crate::info::info(&release, queries);
+    write_stdout(&output.text)?;
+    if output.not_found.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let names: Vec<String> = output
+        .not_found
+        .iter()
+        .map(|name| format!("{name:?}"))
+        .collect();
+    Err(UsageError(format!(
+        "no slice definitions found for: {}",
+        names.join(", ")
+    ))
+    .into())
+}
+
+fn find(release: &ReleaseArg, terms: &[String]) -> Result<ExitCode> {
+    let release = load_release(release)?;
+    let found = crate::find::find(&release, terms);
+    if found.is_empty() {
+        return Err(UsageError(format!("no matching slices for \"{}\"", terms.join(" "))).into());
+    }
+    write_stdout(&crate::find::render(&found))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn lint(release_arg: &ReleaseArg) -> Result<ExitCode> {
+    let started = Instant::now();
+    let release = load_release(release_arg)?;
+    let slices: usize = release
+        .packages
+        .values()
+        .map(|package| package.slices.len())
+        .sum();
+    let paths: usize = release
+        .packages
+        .values()
+        .flat_map(|package| package.slices.values())
+        .map(|slice| slice.contents.len())
+        .sum();
+    let mut report = String::new();
+    for notice in &release.notices {
+        report.push_str(&format!("note: {notice}\n"));
+    }
+    report.push_str(&format!(
+        "ok: {} packages, {slices} slices, {paths} paths, no problems ({} ms)\n",
+        release.packages.len(),
+        started.elapsed().as_millis()
+    ));
+    write_stdout(&report).context("cannot write the report")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn version() -> Result<ExitCode> {
+    write_stdout(&format!(
+        "kerf {}\nbundled releases: {}\n",
+        env!("CARGO_PKG_VERSION"),
+        {
+            let names: Vec<&str> = bundled::releases()
+                .iter()
+                .map(|release| release.name)
+                .collect();
+            if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.join(", ")
+            }
+        }
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,35 @@
+//! kerf cuts slices of Debian and Ubuntu packages into a root filesystem.
+//!
+//! It reads chisel's slice-definition format (chisel-releases, formats v1 to v3), so an existing
+//! release works unchanged.
+//!
+//! # Goals
+//!
+//! - **Compatible**: the same release files, slice names and `info`/`find` output as chisel.
+//! - **Fast**: validating a whole release takes well under a second, not chisel's 12 seconds.
+//! - **Exact**: every rule is checked up front, and every problem is reported with the file and
+//!   line it comes from.
+//!
+//! # A tour, stage by stage
+//!
+//! | stage | module | main types |
+//! |---|---|---|
+//! | read and validate a release | [`release`] | [`release::Release`], [`release::Slice`], [`release::PathInfo`] |
+//! | choose slices for a cut | [`resolve`] | [`resolve::Selection`] |
+//! | print definitions and search | [`info`], [`find`] | |
+//! | the command line | [`cli`] | |
+
+#![deny(unsafe_code)]
+
+#[allow(
+    dead_code,
+    reason = "filled by the cut issue; parsed and tested already"
+)]
+pub(crate) mod archive;
+pub mod bundled;
+pub mod cli;
+pub mod find;
+pub(crate) mod glob;
+pub mod info;
+pub mod release;
+pub mod resolve;

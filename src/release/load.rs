@@ -1,0 +1,202 @@
+//! Reading a release: from a directory, or from the files bundled into the binary. This is the
+//! module's only I/O; parsing and validation work on the files' bytes.
+
+use std::borrow::Cow;
+use std::path::Path;
+
+use super::error::{ErrorKind, Location, ReleaseError, ReleaseErrors};
+use super::format::{package_name_from_file, parse_chisel_yaml, parse_package, ChiselYaml};
+use super::model::{Package, Release};
+use super::validate::validate;
+
+/// One file of a release, named relative to the release root with `/` separators.
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    pub path: String,
+    pub bytes: Cow<'static, [u8]>,
+}
+
+/// Reads `chisel.yaml` and every `*.yaml` file under `slices/` (recursively, hidden directories
+/// included, in sorted order) from a release directory.
+pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, ReleaseErrors> {
+    let origin = dir.display().to_string();
+    let fail = |what: &str, path: &Path, error: &std::io::Error| ReleaseErrors {
+        origin: origin.clone(),
+        errors: vec![ReleaseError::global(ErrorKind::Read {
+            what: format!("{what} {}", path.display()),
+            reason: error.to_string(),
+        })],
+    };
+    let chisel_yaml = dir.join("chisel.yaml");
+    let bytes = std::fs::read(&chisel_yaml)
+        .map_err(|error| fail("release definition", &chisel_yaml, &error))?;
+    let mut files = vec![SourceFile {
+        path: "chisel.yaml".to_owned(),
+        bytes: Cow::Owned(bytes),
+    }];
+    let slices = dir.join("slices");
+    let mut pending = vec![(slices.clone(), "slices".to_owned())];
+    while let Some((directory, relative)) = pending.pop() {
+        let entries = std::fs::read_dir(&directory)
+            .map_err(|error| fail("slices directory", &directory, &error))?;
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|error| fail("slices directory", &directory, &error))?;
+            names.push(entry);
+        }
+        names.sort_by_key(std::fs::DirEntry::file_name);
+        for entry in names.into_iter().rev() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            let child = format!("{relative}/{name}");
+            let file_type = entry
+                .file_type()
+                .map_err(|error| fail("file", &path, &error))?;
+            if file_type.is_dir() {
+                pending.push((path, child));
+            } else if name.ends_with(".yaml") {
+                let bytes = std::fs::read(&path)
+                    .map_err(|error| fail("slice definitions", &path, &error))?;
+                files.push(SourceFile {
+                    path: child,
+                    bytes: Cow::Owned(bytes),
+                });
+            }
+        }
+    }
+    files[1..].sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+/// Loads and validates the release in `dir`.
+pub fn load_dir(dir: &Path) -> Result<Release, ReleaseErrors> {
+    let files = read_dir(dir)?;
+    load_files(&dir.display().to_string(), &files)
+}
+
+/// Parses and validates a release from its files; `origin` names it in messages.
+pub fn load_files(origin: &str, files: &[SourceFile]) -> Result<Release, ReleaseErrors> {
+    let fail = |errors: Vec<ReleaseError>| {
+        let mut errors = errors;
+        errors.sort();
+        errors.dedup();
+        ReleaseErrors {
+            origin: origin.to_owned(),
+            errors,
+        }
+    };
+    let Some(chisel) = files.iter().find(|file| file.path == "chisel.yaml") else {
+        return Err(fail(vec![ReleaseError::global(ErrorKind::Read {
+            what: "release definition chisel.yaml".to_owned(),
+            reason: "not found".to_owned(),
+        })]));
+    };
+    let chisel =
+        parse_chisel_yaml(&text_of(chisel).map_err(|error| fail(vec![error]))?).map_err(fail)?;
+
+    let slice_files: Vec<&SourceFile> = files
+        .iter()
+        .filter(|file| file.path != "chisel.yaml")
+        .collect();
+    let (packages, mut errors) = parse_packages(&chisel, &slice_files);
+    errors.extend(validate(&chisel, &packages));
+    if !errors.is_empty() {
+        return Err(fail(errors));
+    }
+    Ok(Release {
+        format: chisel.format,
+        maintenance: chisel.maintenance,
+        archives: chisel.archives,
+        public_keys: chisel.public_keys,
+        packages,
+        notices: chisel.notices,
+    })
+}
+
+fn text_of(file: &SourceFile) -> Result<String, ReleaseError> {
+    String::from_utf8(file.bytes.to_vec()).map_err(|error| {
+        ReleaseError::new(
+            Location::file(&file.path),
+            ErrorKind::Read {
+                what: file.path.clone(),
+                reason: format!(
+                    "not valid UTF-8 at byte {}",
+                    error.utf8_error().valid_up_to()
+                ),
+            },
+        )
+    })
+}
+
+type Parsed = Result<Package, Vec<ReleaseError>>;
+
+/// Parses every slice definition file, spread over the available cores: the files are
+/// independent, and parsing is most of the time `info` and `lint` take.
+fn parse_packages(
+    chisel: &ChiselYaml,
+    files: &[&SourceFile],
+) -> (
+    std::collections::BTreeMap<String, Package>,
+    Vec<ReleaseError>,
+) {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(8)
+        .max(1);
+    let chunk = files.len().div_ceil(workers).max(1);
+    let results: Vec<Parsed> = std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|file| parse_one(chisel, file))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| handle.join().unwrap_or_default())
+            .collect()
+    });
+
+    let mut packages = std::collections::BTreeMap::new();
+    let mut errors = Vec::new();
+    for result in results {
+        match result {
+            Ok(package) => {
+                if let Some(first) = packages
+                    .get(&package.name)
+                    .map(|first: &Package| first.path.clone())
+                {
+                    errors.push(ReleaseError::new(
+                        Location::file(&package.path),
+                        ErrorKind::PackageDefinedTwice {
+                            package: package.name.clone(),
+                            first,
+                            second: package.path.clone(),
+                        },
+                    ));
+                } else {
+                    packages.insert(package.name.clone(), package);
+                }
+            }
+            Err(file_errors) => errors.extend(file_errors),
+        }
+    }
+    (packages, errors)
+}
+
+fn parse_one(chisel: &ChiselYaml, file: &SourceFile) -> Parsed {
+    let file_name = file.path.rsplit('/').next().unwrap_or(&file.path);
+    let Some(package) = package_name_from_file(file_name) else {
+        return Err(vec![ReleaseError::new(
+            Location::file(&file.path),
+            ErrorKind::InvalidFilename(file_name.to_owned()),
+        )]);
+    };
+    let text = text_of(file).map_err(|error| vec![error])?;
+    parse_package(&file.path, package, &text, chisel.format)
+}

@@ -1,0 +1,11 @@
+//! Releases: `chisel.yaml` plus slice definition files, read into a validated [`Release`].
+
+mod error;
+mod format;
+mod load;
+mod model;
+mod validate;
+
+pub use error::{ErrorKind, Location, ReleaseError, ReleaseErrors};
+pub use load::{load_dir, load_files, read_dir, SourceFile};
+pub use model::*;

@@ -1,0 +1,3 @@
+//! Integration tests: they run the kerf binary, one temporary directory per test.
+
+mod harness;
