@@ -9,3 +9,6 @@ mod validate;
 pub use error::{ErrorKind, Location, ReleaseError, ReleaseErrors};
 pub use load::{load_dir, load_files, read_dir, SourceFile};
 pub use model::*;
+
+#[cfg(test)]
+mod tests;

@@ -292,6 +292,9 @@ fn prefer_map<'r>(release: &'r Release, path: &str) -> BTreeMap<&'r str, &'r str
 }
 
 #[cfg(test)]
+mod selection_tests;
+
+#[cfg(test)]
 mod tests {
     use super::edit_distance;
 

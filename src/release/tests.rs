@@ -1,0 +1,1 @@
+//! Loading and validation of small releases written in the tests, one rule at a time.

@@ -1,0 +1,1 @@
+//! Selection: essentials, arch filtering, order and prefer, on small releases written here.
