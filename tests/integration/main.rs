@@ -1,3 +1,4 @@
 //! Integration tests: they run the kerf binary, one temporary directory per test.
 
 mod harness;
+mod release_commands;
