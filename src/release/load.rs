@@ -91,8 +91,7 @@ pub fn load_files(origin: &str, files: &[SourceFile]) -> Result<Release, Release
             reason: "not found".to_owned(),
         })]));
     };
-    let chisel =
-        parse_chisel_yaml(&text_of(chisel).map_err(|error| fail(vec![error]))?).map_err(fail)?;
+    let chisel = parse_chisel_yaml(text_of(chisel).map_err(fail)?).map_err(fail)?;
 
     let slice_files: Vec<&SourceFile> = files
         .iter()
@@ -113,18 +112,16 @@ pub fn load_files(origin: &str, files: &[SourceFile]) -> Result<Release, Release
     })
 }
 
-fn text_of(file: &SourceFile) -> Result<String, ReleaseError> {
-    String::from_utf8(file.bytes.to_vec()).map_err(|error| {
-        ReleaseError::new(
+/// The file as text; a file that is not UTF-8 is one error.
+fn text_of(file: &SourceFile) -> Result<&str, Vec<ReleaseError>> {
+    std::str::from_utf8(&file.bytes).map_err(|error| {
+        vec![ReleaseError::new(
             Location::file(&file.path),
             ErrorKind::Read {
                 what: file.path.clone(),
-                reason: format!(
-                    "not valid UTF-8 at byte {}",
-                    error.utf8_error().valid_up_to()
-                ),
+                reason: format!("not valid UTF-8 at byte {}", error.valid_up_to()),
             },
-        )
+        )]
     })
 }
 
@@ -141,8 +138,7 @@ fn parse_packages(
 ) {
     let workers = std::thread::available_parallelism()
         .map_or(1, usize::from)
-        .min(8)
-        .max(1);
+        .clamp(1, 8);
     let chunk = files.len().div_ceil(workers).max(1);
     let results: Vec<Parsed> = std::thread::scope(|scope| {
         let handles: Vec<_> = files
@@ -197,6 +193,6 @@ fn parse_one(chisel: &ChiselYaml, file: &SourceFile) -> Parsed {
             ErrorKind::InvalidFilename(file_name.to_owned()),
         )]);
     };
-    let text = text_of(file).map_err(|error| vec![error])?;
-    parse_package(&file.path, package, &text, chisel.format)
+    let text = text_of(file)?;
+    parse_package(&file.path, package, text, chisel.format)
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The project's `../shared` directory, when it is present (CI has it; a fresh clone has not).
-pub fn shared() -> Option<PathBuf> {
+pub(crate) fn shared() -> Option<PathBuf> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
     path.is_dir().then_some(path)
 }
@@ -27,48 +27,53 @@ macro_rules! with_shared {
 }
 
 /// A temporary directory for one test.
-pub struct TestDir {
+pub(crate) struct TestDir {
     dir: tempfile::TempDir,
 }
 
 impl TestDir {
-    pub fn new() -> TestDir {
+    pub(crate) fn new() -> TestDir {
         TestDir {
             dir: tempfile::tempdir().expect("cannot create a temporary directory"),
         }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
     /// Writes `text` to `relative` below the directory, creating parents.
-    pub fn write(&self, relative: &str, text: &str) -> &TestDir {
+    pub(crate) fn write(&self, relative: &str, text: &str) -> &TestDir {
         let path = self.dir.path().join(relative);
-        std::fs::create_dir_all(path.parent().expect("a file has a parent")).expect("cannot create directories");
+        std::fs::create_dir_all(path.parent().expect("a file has a parent"))
+            .expect("cannot create directories");
         std::fs::write(&path, text).expect("cannot write a test file");
         self
     }
 }
 
 /// The result of one kerf run.
-pub struct Run {
-    pub status: i32,
-    pub stdout: String,
-    pub stderr: String,
+pub(crate) struct Run {
+    pub(crate) status: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
     /// Asserts exit status 0 and returns stdout.
     #[track_caller]
-    pub fn success(&self) -> &str {
-        assert_eq!(self.status, 0, "kerf failed:\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+    pub(crate) fn success(&self) -> &str {
+        assert_eq!(
+            self.status, 0,
+            "kerf failed:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         &self.stdout
     }
 
     /// Asserts the exit status and the exact stderr.
     #[track_caller]
-    pub fn fails_with(&self, status: i32, stderr: &str) {
+    pub(crate) fn fails_with(&self, status: i32, stderr: &str) {
         assert_eq!(
             (self.status, self.stderr.as_str()),
             (status, stderr),
@@ -79,7 +84,7 @@ impl Run {
 }
 
 /// Runs the kerf binary with `args` in `cwd`.
-pub fn kerf(cwd: &Path, args: &[&str]) -> Run {
+pub(crate) fn kerf(cwd: &Path, args: &[&str]) -> Run {
     let output: Output = Command::new(env!("CARGO_BIN_EXE_kerf"))
         .args(args)
         .current_dir(cwd)
@@ -94,7 +99,7 @@ pub fn kerf(cwd: &Path, args: &[&str]) -> Run {
 }
 
 /// A minimal valid chisel.yaml of the given format, for releases written by tests.
-pub fn chisel_yaml(format: &str) -> String {
+pub(crate) fn chisel_yaml(format: &str) -> String {
     format!(
         "format: {format}\n\
          maintenance:\n  standard: 2024-04-25\n  end-of-life: 2036-04-29\n\

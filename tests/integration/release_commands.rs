@@ -19,19 +19,36 @@ fn small_release() -> TestDir {
 #[test]
 fn info_prints_definitions_then_fails_on_unknown_names() {
     let dir = small_release();
-    let run = kerf(dir.path(), &["info", "--release", "./rel", "mypkg_bins", "nosuch_slice", "other", "nopkg"]);
+    let run = kerf(
+        dir.path(),
+        &[
+            "info",
+            "--release",
+            "./rel",
+            "mypkg_bins",
+            "nosuch_slice",
+            "other",
+            "nopkg",
+        ],
+    );
     assert_eq!(
         run.stdout,
         "package: mypkg\nslices:\n    bins:\n        hint: The tools\n        essential:\n            mypkg_copyright: {}\n        contents:\n            /usr/bin/tool: {}\n---\npackage: other\nslices:\n    data:\n        contents:\n            /etc/other.conf: {mode: 0600, text: \"a\\n\"}\n"
     );
-    run.fails_with(1, "error: no slice definitions found for: \"nosuch_slice\", \"nopkg\"\n");
+    run.fails_with(
+        1,
+        "error: no slice definitions found for: \"nosuch_slice\", \"nopkg\"\n",
+    );
 }
 
 #[test]
 fn find_lists_matches_and_fails_on_none() {
     let dir = small_release();
     let run = kerf(dir.path(), &["find", "--release", "rel/", "mypk"]);
-    assert_eq!(run.success(), "Slice            Hint\nmypkg_bins       The tools\nmypkg_copyright  -\n");
+    assert_eq!(
+        run.success(),
+        "Slice            Hint\nmypkg_bins       The tools\nmypkg_copyright  -\n"
+    );
     let run = kerf(dir.path(), &["find", "--release", "rel/", "zzzzzz"]);
     run.fails_with(1, "error: no matching slices for \"zzzzzz\"\n");
 }
@@ -75,7 +92,11 @@ fn bad_flags_exit_1() {
     let dir = TestDir::new();
     let run = kerf(dir.path(), &["info"]);
     assert_eq!(run.status, 1);
-    assert!(run.stderr.contains("required arguments were not provided"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("required arguments were not provided"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(kerf(dir.path(), &["--help"]).status, 0);
 }
 
