@@ -256,10 +256,7 @@ public-keys:
             search(&release, &["ca-cert*", "_data"]),
             ["ca-certificates_data"]
         );
-        assert_eq!(
-            search(&release, &["openssl", "_bins"]),
-            ["openssl_bins"]
-        );
+        assert_eq!(search(&release, &["openssl", "_bins"]), ["openssl_bins"]);
         assert_eq!(
             search(&release, &["openssl", "openssl_config", "_config"]),
             ["openssl_config"]
@@ -288,9 +285,7 @@ public-keys:
         // `-` < `.` < `1` < `_` < `c` in bytes, even though `ab` is a prefix of the others.
         assert_eq!(
             search(&release, &["ab*"]),
-            [
-                "ab-c_bbb", "ab.c_bbb", "ab1_aaa", "ab_aaa", "ab_zzz", "abc_aaa"
-            ]
+            ["ab-c_bbb", "ab.c_bbb", "ab1_aaa", "ab_aaa", "ab_zzz", "abc_aaa"]
         );
     }
 

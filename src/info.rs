@@ -512,4 +512,396 @@ mod tests {
         literal_block(&mut out, "a\n\nb", 4);
         assert_eq!(out, "|-\n    a\n\n    b\n");
     }
+
+    const CHISEL_YAML: &str = "\
+format: v3
+maintenance:
+    standard: 2024-04-25
+    end-of-life: 2036-04-29
+archives:
+    ubuntu:
+        version: 24.04
+        components: [main]
+        suites: [noble]
+        public-keys: [test-key]
+public-keys:
+    test-key:
+        id: \"871920D1991BC93C\"
+        armor: \"not checked when loading\"
+";
+
+    const BASE_FILES: &str = "\
+package: base-files
+essential:
+    base-files_copyright: {}
+slices:
+    copyright:
+        contents:
+            /usr/share/doc/base-files/copyright:
+    bins:
+        hint: Base binaries
+        essential:
+            libc6_libs: {arch: amd64}
+            libc6_config: {arch: [arm64, riscv64]}
+        contents:
+            /usr/local/lib/python3.13/: {make: true, mode: 02775}
+            /usr/lib/x: {mode: 0600, copy: /usr/lib/y, arch: riscv64}
+            /etc/empty: {text: \"\", mutable: true}
+            /usr/bin/z: {symlink: ../x, until: mutate}
+            /bin/plain: {}
+            /bin/same: {copy: /bin/same}
+            /bin/null:
+            /usr/lib/*-linux-*/libz.so*: {arch: [amd64, arm64]}
+        mutate: |
+            content.write(\"/etc/empty\", \"x\")
+            if True:
+                pass
+";
+
+    const LIBC6: &str = "\
+package: libc6
+archive: ubuntu
+slices:
+    libs:
+        contents:
+            /usr/lib/libc.so.6:
+    config:
+        hint: Configuration
+        contents:
+            /etc/ld.so.conf: {text: \"include /etc/ld.so.conf.d/*.conf\\n\"}
+    empty: {}
+";
+
+    const LIBC6_WHOLE: &str = "\
+package: libc6
+archive: ubuntu
+slices:
+    config:
+        hint: Configuration
+        contents:
+            /etc/ld.so.conf: {text: \"include /etc/ld.so.conf.d/*.conf\\n\"}
+    empty: {}
+    libs:
+        contents:
+            /usr/lib/libc.so.6: {}
+";
+
+    const BASE_FILES_WHOLE: &str = "\
+package: base-files
+slices:
+    bins:
+        hint: Base binaries
+        essential:
+            base-files_copyright: {}
+            libc6_config: {arch: [arm64, riscv64]}
+            libc6_libs: {arch: amd64}
+        contents:
+            /bin/null: {}
+            /bin/plain: {}
+            /bin/same: {}
+            /etc/empty: {text: \"\", mutable: true}
+            /usr/bin/z: {symlink: ../x, until: mutate}
+            /usr/lib/*-linux-*/libz.so*: {arch: [amd64, arm64]}
+            /usr/lib/x: {mode: 0600, copy: /usr/lib/y, arch: riscv64}
+            /usr/local/lib/python3.13/: {make: true, mode: 02775}
+        mutate: |
+            content.write(\"/etc/empty\", \"x\")
+            if True:
+                pass
+    copyright:
+        contents:
+            /usr/share/doc/base-files/copyright: {}
+";
+
+    fn release() -> Release {
+        let files: Vec<crate::release::SourceFile> = [
+            ("chisel.yaml", CHISEL_YAML),
+            ("slices/base-files.yaml", BASE_FILES),
+            ("slices/libc6.yaml", LIBC6),
+        ]
+        .into_iter()
+        .map(|(path, text)| crate::release::SourceFile {
+            path: path.to_owned(),
+            bytes: std::borrow::Cow::Borrowed(text.as_bytes()),
+        })
+        .collect();
+        crate::release::load_files("test-release", &files)
+            .unwrap_or_else(|errors| panic!("{errors}"))
+    }
+
+    fn run(release: &Release, queries: &[&str]) -> InfoOutput {
+        let queries: Vec<String> = queries.iter().map(|query| (*query).to_owned()).collect();
+        info(release, &queries)
+    }
+
+    fn found(text: &str) -> InfoOutput {
+        InfoOutput {
+            text: text.to_owned(),
+            not_found: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_whole_package_prints_every_slice_sorted() {
+        let release = release();
+        assert_eq!(run(&release, &["libc6"]), found(LIBC6_WHOLE));
+        assert_eq!(run(&release, &["base-files"]), found(BASE_FILES_WHOLE));
+    }
+
+    #[test]
+    fn packages_come_in_order_of_first_appearance() {
+        let release = release();
+        let text = format!("{LIBC6_WHOLE}---\n{BASE_FILES_WHOLE}");
+        assert_eq!(run(&release, &["libc6", "base-files"]), found(&text));
+        let text = format!("{BASE_FILES_WHOLE}---\n{LIBC6_WHOLE}");
+        assert_eq!(run(&release, &["base-files", "libc6"]), found(&text));
+        // A slice names its package's place too; later mentions don't move it.
+        let output = run(
+            &release,
+            &["libc6_libs", "base-files_copyright", "libc6_config"],
+        );
+        assert_eq!(
+            output.text,
+            "\
+package: libc6
+archive: ubuntu
+slices:
+    config:
+        hint: Configuration
+        contents:
+            /etc/ld.so.conf: {text: \"include /etc/ld.so.conf.d/*.conf\\n\"}
+    libs:
+        contents:
+            /usr/lib/libc.so.6: {}
+---
+package: base-files
+slices:
+    copyright:
+        contents:
+            /usr/share/doc/base-files/copyright: {}
+"
+        );
+        assert!(output.not_found.is_empty());
+    }
+
+    #[test]
+    fn duplicates_are_collapsed() {
+        let release = release();
+        assert_eq!(
+            run(&release, &["libc6", "libc6", "libc6_libs"]),
+            found(LIBC6_WHOLE)
+        );
+        assert_eq!(
+            run(&release, &["libc6_libs", "libc6_libs"]).text,
+            "package: libc6\narchive: ubuntu\nslices:\n    libs:\n        contents:\n            /usr/lib/libc.so.6: {}\n"
+        );
+    }
+
+    #[test]
+    fn a_whole_package_wins_over_its_slices() {
+        let release = release();
+        assert_eq!(run(&release, &["libc6_libs", "libc6"]), found(LIBC6_WHOLE));
+        assert_eq!(run(&release, &["libc6", "libc6_libs"]), found(LIBC6_WHOLE));
+        assert_eq!(
+            run(
+                &release,
+                &["libc6_empty", "base-files", "libc6", "libc6_libs"]
+            ),
+            found(&format!("{LIBC6_WHOLE}---\n{BASE_FILES_WHOLE}"))
+        );
+    }
+
+    #[test]
+    fn not_found_lists_arguments_in_order() {
+        let release = release();
+        let output = run(
+            &release,
+            &[
+                "nosuch_slice",
+                "libc6_libs",
+                "a_b",
+                "nopkg",
+                "x_y",
+                "libc6_nosuch",
+                "libs",
+                "Libc6",
+                "libc6_libs_x",
+                "nopkg",
+            ],
+        );
+        assert_eq!(
+            output,
+            InfoOutput {
+                text: "package: libc6\narchive: ubuntu\nslices:\n    libs:\n        contents:\n            /usr/lib/libc.so.6: {}\n".to_owned(),
+                not_found: [
+                    "nosuch_slice",
+                    "a_b",
+                    "nopkg",
+                    "x_y",
+                    "libc6_nosuch",
+                    "libs",
+                    "Libc6",
+                    "libc6_libs_x",
+                    "nopkg",
+                ]
+                .map(String::from)
+                .to_vec(),
+            }
+        );
+        // Nothing found at all: no text.
+        assert_eq!(
+            run(&release, &["a_b", "x_y"]),
+            InfoOutput {
+                text: String::new(),
+                not_found: vec!["a_b".to_owned(), "x_y".to_owned()],
+            }
+        );
+    }
+
+    #[test]
+    fn package_essentials_are_merged_into_slices_but_not_their_own() {
+        let release = release();
+        let output = run(&release, &["base-files_copyright", "base-files_bins"]);
+        assert_eq!(output, found(BASE_FILES_WHOLE));
+        // Never shown at package level.
+        assert!(!output
+            .text
+            .lines()
+            .any(|line| line.starts_with("essential")));
+    }
+
+    #[test]
+    fn a_slice_with_nothing_prints_an_empty_map() {
+        let release = release();
+        assert_eq!(
+            run(&release, &["libc6_empty"]).text,
+            "package: libc6\narchive: ubuntu\nslices:\n    empty: {}\n"
+        );
+    }
+
+    #[test]
+    fn content_options_print_in_chisels_field_order() {
+        let release = release();
+        let text = run(&release, &["base-files_bins"]).text;
+        for line in [
+            "            /usr/local/lib/python3.13/: {make: true, mode: 02775}\n",
+            "            /usr/lib/x: {mode: 0600, copy: /usr/lib/y, arch: riscv64}\n",
+            "            /etc/empty: {text: \"\", mutable: true}\n",
+            "            /usr/bin/z: {symlink: ../x, until: mutate}\n",
+            "            /bin/same: {}\n",
+            "            libc6_libs: {arch: amd64}\n",
+            "            libc6_config: {arch: [arm64, riscv64]}\n",
+            "        mutate: |\n            content.write(\"/etc/empty\", \"x\")\n            if True:\n                pass\n",
+        ] {
+            assert!(text.contains(line), "{line:?} not in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn v1_essentials_print_as_maps_too() {
+        let chisel = CHISEL_YAML.replace("format: v3", "format: v1");
+        let tool = "\
+package: tool
+essential: [tool_copyright]
+slices:
+    bins:
+        essential: [libc6_libs]
+        v3-essential:
+            libc6_config: {arch: arm64}
+    copyright:
+        contents:
+            /usr/share/doc/tool/copyright:
+";
+        let libc6 = "package: libc6\nslices:\n    libs: {}\n    config: {}\n";
+        let files: Vec<crate::release::SourceFile> = [
+            ("chisel.yaml", chisel.as_str()),
+            ("slices/tool.yaml", tool),
+            ("slices/libc6.yaml", libc6),
+        ]
+        .into_iter()
+        .map(|(path, text)| crate::release::SourceFile {
+            path: path.to_owned(),
+            bytes: std::borrow::Cow::Owned(text.as_bytes().to_vec()),
+        })
+        .collect();
+        let release = crate::release::load_files("test-release", &files)
+            .unwrap_or_else(|errors| panic!("{errors}"));
+        assert_eq!(
+            run(&release, &["tool"]),
+            found(
+                "\
+package: tool
+slices:
+    bins:
+        essential:
+            libc6_config: {arch: arm64}
+            libc6_libs: {}
+            tool_copyright: {}
+    copyright:
+        contents:
+            /usr/share/doc/tool/copyright: {}
+"
+            )
+        );
+    }
+
+    /// The reference implementation's output for every package of each corpus branch, in the
+    /// order of `ls slices/`.
+    #[test]
+    #[allow(clippy::print_stderr)]
+    fn corpus_info_matches_chisel() {
+        let shared = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared"));
+        let corpus = shared.join("corpus/chisel-releases");
+        if !corpus.is_dir() {
+            eprintln!("skipped: no corpus at {}", corpus.display());
+            return;
+        }
+        for branch in ["ubuntu-24.04", "ubuntu-25.10", "ubuntu-26.04"] {
+            let dir = corpus.join(branch);
+            let expected_path = shared.join(format!("fixtures/expected/info/{branch}.yaml"));
+            if !dir.is_dir() || !expected_path.is_file() {
+                eprintln!("skipped {branch}: corpus branch or expected output missing");
+                continue;
+            }
+            let release = crate::release::load_dir(&dir)
+                .unwrap_or_else(|errors| panic!("{branch}: {errors}"));
+            let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(dir.join("slices"))
+                .expect("slices directory")
+                .map(|entry| entry.expect("directory entry").file_name())
+                .collect();
+            names.sort();
+            let packages: Vec<String> = names
+                .iter()
+                .filter_map(|name| name.to_str()?.strip_suffix(".yaml").map(str::to_owned))
+                .collect();
+            let output = info(&release, &packages);
+            assert!(
+                output.not_found.is_empty(),
+                "{branch}: {:?}",
+                output.not_found
+            );
+            let expected = std::fs::read_to_string(&expected_path).expect("expected output");
+            if output.text != expected {
+                let line = output
+                    .text
+                    .lines()
+                    .zip(expected.lines())
+                    .position(|(got, want)| got != want)
+                    .unwrap_or_else(|| output.text.lines().count().min(expected.lines().count()));
+                let around = |text: &str| {
+                    text.lines()
+                        .skip(line.saturating_sub(3))
+                        .take(6)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                };
+                panic!(
+                    "{branch}: output differs at line {}\n--- got:\n{}\n--- expected:\n{}",
+                    line + 1,
+                    around(&output.text),
+                    around(&expected)
+                );
+            }
+        }
+    }
 }

@@ -167,7 +167,11 @@ fn essentials_are_followed_transitively() {
 #[test]
 fn diamond_order_is_essentials_first_then_by_name() {
     let release = diamond();
-    let selection = selected(&release, &["top_data", "top_bins", "base_data"], Arch::Amd64);
+    let selection = selected(
+        &release,
+        &["top_data", "top_bins", "base_data"],
+        Arch::Amd64,
+    );
     assert_eq!(
         names(&selection),
         [
@@ -238,7 +242,11 @@ fn order_is_deterministic_where_chisels_is_random() {
         assert_eq!(selection.packages(), ["alpha", "mid", "zeta", "app"]);
     }
     // The order does not depend on the order of the request either.
-    let selection = selected(&release, &["zeta_libs", "app_bins", "mid_libs"], Arch::Amd64);
+    let selection = selected(
+        &release,
+        &["zeta_libs", "app_bins", "mid_libs"],
+        Arch::Amd64,
+    );
     assert_eq!(names(&selection), expected);
 }
 
@@ -264,7 +272,13 @@ fn duplicates_in_the_request_are_harmless() {
     let once = names(&selected(&release, &["top_bins", "base_data"], Arch::Amd64));
     let twice = names(&selected(
         &release,
-        &["base_data", "top_bins", "top_bins", "base_data", "left_libs"],
+        &[
+            "base_data",
+            "top_bins",
+            "top_bins",
+            "base_data",
+            "left_libs",
+        ],
         Arch::Amd64,
     ));
     assert_eq!(once, twice);
@@ -340,7 +354,11 @@ fn v3_arch_specific_essentials_follow_the_target_arch() {
     );
     // Asked for by name, an arch-limited essential is selected whatever the arch.
     assert_eq!(
-        names(&selected(&release, &["app_bins", "arm-only_libs"], Arch::Amd64)),
+        names(&selected(
+            &release,
+            &["app_bins", "arm-only_libs"],
+            Arch::Amd64
+        )),
         ["app_copyright", "libc6_libs", "app_bins", "arm-only_libs"]
     );
 }
@@ -432,7 +450,11 @@ fn release_with_package_essential() -> Release {
 #[test]
 fn packages_are_listed_in_order_of_first_need() {
     let release = diamond();
-    let selection = selected(&release, &["top_bins", "base_data", "top_data"], Arch::Amd64);
+    let selection = selected(
+        &release,
+        &["top_bins", "base_data", "top_data"],
+        Arch::Amd64,
+    );
     assert_eq!(
         names(&selection),
         [
@@ -553,8 +575,7 @@ fn several_close_names_are_listed_closest_first() {
 fn generate_release() -> Release {
     release(
         "v1",
-        &[
-            "
+        &["
             package: app
             slices:
                 bins:
@@ -567,8 +588,7 @@ fn generate_release() -> Release {
                     essential: [app_manifest]
                     contents:
                         /usr/bin/app-extra:
-            ",
-        ],
+            "],
     )
 }
 

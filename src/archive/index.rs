@@ -1,0 +1,366 @@
+//! The signed `InRelease` body and the `Packages` indexes it vouches for.
+//!
+//! A `Packages` index runs to 73 MB for Ubuntu's universe, yet a cut needs a handful of its
+//! stanzas. It is read as a stream, one paragraph at a time, and reduced to a compact sorted
+//! table of the six fields kerf uses; that table is what the cache keeps, so a warm cut reads a
+//! few megabytes and parses nothing.
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+
+use super::control::{paragraphs, parse_file_list, ControlError};
+use super::version::Version;
+
+/// Why an `InRelease` body or a `Packages` index was refused.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum IndexError {
+    #[error("cannot parse the InRelease file of suite {suite}: {source}")]
+    ReleaseSyntax { suite: String, source: ControlError },
+    #[error("the InRelease file of suite {suite} has no {field} field")]
+    ReleaseField { suite: String, field: &'static str },
+    #[error("the InRelease file is for suite {found:?}, not {expected:?} (a mirror serving the wrong file, or a replay)")]
+    WrongSuite { expected: String, found: String },
+    #[error("cannot read the Packages index {what}: {source}")]
+    Read {
+        what: String,
+        source: std::io::Error,
+    },
+    #[error("cannot parse the Packages index {what}: {source}")]
+    Syntax { what: String, source: ControlError },
+    #[error(
+        "the Packages index {what} has a stanza for {package:?} without a valid {field} field"
+    )]
+    Stanza {
+        what: String,
+        package: String,
+        field: &'static str,
+    },
+}
+
+/// What a verified `InRelease` says about its suite.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ReleaseInfo {
+    pub(crate) suite: String,
+    pub(crate) codename: String,
+    pub(crate) label: String,
+    pub(crate) date: String,
+    pub(crate) valid_until: Option<String>,
+    pub(crate) architectures: Vec<String>,
+    pub(crate) components: Vec<String>,
+    /// Path below `dists/<suite>/` → (SHA-256 hex, size).
+    pub(crate) sha256: BTreeMap<String, (String, u64)>,
+}
+
+impl ReleaseInfo {
+    /// Parses a verified InRelease body and checks that it is for `suite`: apt clients that skip
+    /// this check can be fed another suite's (or an old) signed file.
+    pub(crate) fn parse(text: &str, suite: &str) -> Result<ReleaseInfo, IndexError> {
+        let syntax = |source| IndexError::ReleaseSyntax {
+            suite: suite.to_owned(),
+            source,
+        };
+        let paragraph = paragraphs(text)
+            .next()
+            .transpose()
+            .map_err(syntax)?
+            .ok_or_else(|| IndexError::ReleaseField {
+                suite: suite.to_owned(),
+                field: "Suite",
+            })?;
+        let field = |name: &'static str| paragraph.get(name).map(|value| value.trim().to_owned());
+        let required = |name: &'static str| {
+            field(name).ok_or_else(|| IndexError::ReleaseField {
+                suite: suite.to_owned(),
+                field: name,
+            })
+        };
+        let found_suite = required("Suite")?;
+        let codename = field("Codename").unwrap_or_default();
+        if found_suite != suite && codename != suite {
+            return Err(IndexError::WrongSuite {
+                expected: suite.to_owned(),
+                found: found_suite,
+            });
+        }
+        let words = |value: Option<String>| -> Vec<String> {
+            value
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect()
+        };
+        let list = required("SHA256")?;
+        let entries = parse_file_list(&list).map_err(syntax)?;
+        Ok(ReleaseInfo {
+            suite: found_suite,
+            codename,
+            label: field("Label").unwrap_or_default(),
+            date: field("Date").unwrap_or_default(),
+            valid_until: field("Valid-Until"),
+            architectures: words(field("Architectures")),
+            components: words(field("Components")),
+            sha256: entries
+                .into_iter()
+                .map(|entry| {
+                    (
+                        entry.path.to_owned(),
+                        (entry.digest.to_ascii_lowercase(), entry.size),
+                    )
+                })
+                .collect(),
+        })
+    }
+}
+
+/// One package as an index lists it, reduced to what a cut needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PackageInfo {
+    pub(crate) name: String,
+    pub(crate) version: String,
+    pub(crate) arch: String,
+    /// Path of the .deb below the archive's base URL.
+    pub(crate) filename: String,
+    pub(crate) size: u64,
+    pub(crate) sha256: String,
+}
+
+/// A `Packages` index as a sorted table, one line per package:
+/// `name \t version \t arch \t filename \t size \t sha256`. Lookups binary-search the text.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct PackageIndex {
+    table: String,
+}
+
+impl PackageIndex {
+    /// Reads a decompressed `Packages` stream paragraph by paragraph. When a name appears twice,
+    /// the higher version is kept (chisel keeps the later stanza).
+    pub(crate) fn read(input: impl BufRead, what: &str) -> Result<PackageIndex, IndexError> {
+        let mut best: BTreeMap<String, (Version, PackageInfo)> = BTreeMap::new();
+        let mut paragraph = String::new();
+        let mut lines = input.lines();
+        loop {
+            let line = lines
+                .next()
+                .transpose()
+                .map_err(|source| IndexError::Read {
+                    what: what.to_owned(),
+                    source,
+                })?;
+            let end = line.as_deref().is_none_or(|line| line.trim().is_empty());
+            if let Some(line) = &line {
+                if !end {
+                    paragraph.push_str(line);
+                    paragraph.push('\n');
+                    continue;
+                }
+            }
+            if !paragraph.is_empty() {
+                if let Some((version, info)) = stanza(&paragraph, what)? {
+                    match best.get(&info.name) {
+                        Some((existing, _)) if *existing >= version => {}
+                        _ => {
+                            best.insert(info.name.clone(), (version, info));
+                        }
+                    }
+                }
+                paragraph.clear();
+            }
+            if line.is_none() {
+                break;
+            }
+        }
+        let mut table = String::new();
+        for (_, info) in best.values() {
+            table.push_str(&format!(
+                "{}\t{}\t{}\t{}\t{}\t{}\n",
+                info.name, info.version, info.arch, info.filename, info.size, info.sha256
+            ));
+        }
+        Ok(PackageIndex { table })
+    }
+
+    /// The compact form kept in the cache.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.table.as_bytes()
+    }
+
+    /// Reloads the compact form; `None` when it is not one (a damaged cache entry).
+    pub(crate) fn from_cached(bytes: Vec<u8>) -> Option<PackageIndex> {
+        let table = String::from_utf8(bytes).ok()?;
+        let well_formed = table.is_empty() || table.ends_with('\n');
+        well_formed.then_some(PackageIndex { table })
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.table.lines().count()
+    }
+
+    /// The entry for `name`, by binary search over the sorted lines.
+    pub(crate) fn get(&self, name: &str) -> Option<PackageInfo> {
+        let text = self.table.as_bytes();
+        let (mut low, mut high) = (0, text.len());
+        while low < high {
+            let middle = low + (high - low) / 2;
+            let start = text[..middle]
+                .iter()
+                .rposition(|&byte| byte == b'\n')
+                .map_or(0, |at| at + 1);
+            let end = text[start..]
+                .iter()
+                .position(|&byte| byte == b'\n')
+                .map_or(text.len(), |at| start + at);
+            let line = &self.table[start..end];
+            let key = line.split('\t').next().unwrap_or_default();
+            match key.cmp(name) {
+                std::cmp::Ordering::Equal => return parse_line(line),
+                std::cmp::Ordering::Less => low = end + 1,
+                std::cmp::Ordering::Greater => high = start,
+            }
+        }
+        None
+    }
+}
+
+fn parse_line(line: &str) -> Option<PackageInfo> {
+    let mut fields = line.split('\t');
+    Some(PackageInfo {
+        name: fields.next()?.to_owned(),
+        version: fields.next()?.to_owned(),
+        arch: fields.next()?.to_owned(),
+        filename: fields.next()?.to_owned(),
+        size: fields.next()?.parse().ok()?,
+        sha256: fields.next()?.to_owned(),
+    })
+}
+
+/// The fields of one stanza; `None` for a stanza without a file (nothing to fetch).
+fn stanza(text: &str, what: &str) -> Result<Option<(Version, PackageInfo)>, IndexError> {
+    let Some(paragraph) =
+        paragraphs(text)
+            .next()
+            .transpose()
+            .map_err(|source| IndexError::Syntax {
+                what: what.to_owned(),
+                source,
+            })?
+    else {
+        return Ok(None);
+    };
+    let get = |name: &str| paragraph.get(name).map(|value| value.trim().to_owned());
+    let name = get("Package").unwrap_or_default();
+    let invalid = |field| IndexError::Stanza {
+        what: what.to_owned(),
+        package: name.clone(),
+        field,
+    };
+    let Some(filename) = get("Filename").filter(|filename| !filename.is_empty()) else {
+        return Ok(None);
+    };
+    // These values end up in URLs, cache paths and tables: refuse anything odd.
+    let clean =
+        |value: &str| !value.is_empty() && !value.contains(['\t', '\n']) && !value.contains("..");
+    if !clean(&name) || !clean(&filename) || filename.starts_with('/') {
+        return Err(invalid("Package or Filename"));
+    }
+    let version_text = get("Version").ok_or_else(|| invalid("Version"))?;
+    let version = Version::parse(&version_text).map_err(|_| invalid("Version"))?;
+    let arch = get("Architecture")
+        .filter(|arch| clean(arch))
+        .ok_or_else(|| invalid("Architecture"))?;
+    let size = get("Size")
+        .and_then(|size| size.parse().ok())
+        .ok_or_else(|| invalid("Size"))?;
+    let sha256 = get("SHA256")
+        .filter(|digest| digest.len() == 64 && digest.bytes().all(|byte| byte.is_ascii_hexdigit()))
+        .ok_or_else(|| invalid("SHA256"))?
+        .to_ascii_lowercase();
+    Ok(Some((
+        version,
+        PackageInfo {
+            name,
+            version: version_text,
+            arch,
+            filename,
+            size,
+            sha256,
+        },
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PACKAGES: &str = "Package: zlib1g\nVersion: 1:1.3.dfsg-3.1ubuntu2\nArchitecture: amd64\nFilename: pool/main/z/zlib/zlib1g_1.3.dfsg-3.1ubuntu2_amd64.deb\nSize: 100\nSHA256: AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\nDescription: compression\n long text\n .\n more\n\n\
+Package: base-files\nVersion: 13ubuntu10\nArchitecture: amd64\nFilename: pool/main/b/base-files/base-files_13ubuntu10_amd64.deb\nSize: 70000\nSHA256: bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n\n\n\
+Package: base-files\nVersion: 13ubuntu10.1\nArchitecture: amd64\nFilename: pool/main/b/base-files/base-files_13ubuntu10.1_amd64.deb\nSize: 70001\nSHA256: cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc\n\n\
+Package: base-files\nVersion: 13ubuntu9\nArchitecture: amd64\nFilename: pool/main/b/base-files/base-files_13ubuntu9_amd64.deb\nSize: 60000\nSHA256: dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd\n";
+
+    #[test]
+    fn index_keeps_the_highest_version_and_finds_every_name() {
+        let index = PackageIndex::read(PACKAGES.as_bytes(), "test").unwrap();
+        assert_eq!(index.len(), 2);
+        let base = index.get("base-files").unwrap();
+        assert_eq!(base.version, "13ubuntu10.1");
+        assert_eq!(base.size, 70001);
+        let zlib = index.get("zlib1g").unwrap();
+        assert_eq!(zlib.sha256, "a".repeat(64));
+        assert_eq!(
+            zlib.filename,
+            "pool/main/z/zlib/zlib1g_1.3.dfsg-3.1ubuntu2_amd64.deb"
+        );
+        assert_eq!(index.get("base"), None);
+        assert_eq!(index.get("zzz"), None);
+        assert_eq!(index.get("aaa"), None);
+        let reloaded = PackageIndex::from_cached(index.as_bytes().to_vec()).unwrap();
+        assert_eq!(reloaded.get("base-files"), Some(base));
+    }
+
+    #[test]
+    fn index_lookup_over_many_names() {
+        let mut text = String::new();
+        for i in 0..500 {
+            text.push_str(&format!(
+                "Package: pkg{i:03}\nVersion: 1.{i}\nArchitecture: all\nFilename: pool/p{i}.deb\nSize: {i}\nSHA256: {}\n\n",
+                "e".repeat(64)
+            ));
+        }
+        let index = PackageIndex::read(text.as_bytes(), "test").unwrap();
+        for i in 0..500 {
+            assert_eq!(index.get(&format!("pkg{i:03}")).unwrap().size, i);
+        }
+        assert_eq!(index.get("pkg5000"), None);
+    }
+
+    #[test]
+    fn index_refuses_stanzas_that_could_escape() {
+        let bad = "Package: evil\nVersion: 1\nArchitecture: amd64\nFilename: pool/../../etc/passwd\nSize: 1\nSHA256: aaaa\n";
+        let error = PackageIndex::read(bad.as_bytes(), "main").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the Packages index main has a stanza for \"evil\" without a valid Package or Filename field"
+        );
+        let bad = "Package: short\nVersion: 1\nArchitecture: amd64\nFilename: pool/s.deb\nSize: 1\nSHA256: abc\n";
+        let error = PackageIndex::read(bad.as_bytes(), "main").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the Packages index main has a stanza for \"short\" without a valid SHA256 field"
+        );
+    }
+
+    #[test]
+    fn release_info_checks_the_suite() {
+        let text = "Origin: Ubuntu\nLabel: Ubuntu\nSuite: noble-security\nCodename: noble\nDate: Sat, 21 Nov 2026  9:52:04 UTC\nArchitectures: amd64 arm64\nComponents: main universe\nSHA256:\n 1111111111111111111111111111111111111111111111111111111111111111 6526018 main/binary-amd64/Packages\n";
+        let info = ReleaseInfo::parse(text, "noble-security").unwrap();
+        assert_eq!(info.components, vec!["main", "universe"]);
+        assert_eq!(
+            info.sha256["main/binary-amd64/Packages"],
+            ("1".repeat(64), 6_526_018)
+        );
+        let error = ReleaseInfo::parse(text, "noble-updates").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the InRelease file is for suite \"noble-security\", not \"noble-updates\" (a mirror serving the wrong file, or a replay)"
+        );
+    }
+}
