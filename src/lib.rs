@@ -28,6 +28,8 @@
 pub(crate) mod archive;
 pub mod bundled;
 pub mod cli;
+#[allow(dead_code, reason = "used by cut, in progress")]
+pub(crate) mod extract;
 pub mod find;
 pub(crate) mod glob;
 pub mod info;

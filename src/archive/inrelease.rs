@@ -38,9 +38,6 @@
 //!   to the framing, so the text has no final newline unless the signed text ended with an empty
 //!   line.
 
-// TODO: drop this once the archive fetcher calls into the module; until then only tests use it.
-#![allow(dead_code)]
-
 use std::fmt;
 use std::io::Read;
 
@@ -54,14 +51,16 @@ const CLEARSIGN_BEGIN: &str = "-----BEGIN PGP SIGNED MESSAGE-----";
 const ARMOR_BEGIN: &str = "-----BEGIN PGP ";
 
 /// Why an armoured public key was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum KeyError {
     /// The armour did not give exactly one usable public key.
+    #[error("cannot decode public key {name:?}: {reason}")]
     Decode {
         name: String,
         reason: KeyDecodeError,
     },
     /// The key decoded, but its long key ID is not the one the configuration declares.
+    #[error("public key {name:?} armor has incorrect ID: expected {expected:?}, got {actual:?}")]
     IncorrectId {
         name: String,
         expected: String,
@@ -69,63 +68,41 @@ pub(crate) enum KeyError {
     },
 }
 
-/// The reason inside [`KeyError::Decode`]; its `Display` texts are chisel's.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The reason inside [`KeyError::Decode`]; the texts are chisel's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum KeyDecodeError {
-    /// No armour block, or one that does not decode (bad base64, bad checksum, bad framing).
+    /// No armour block, or one that does not decode (bad base64, bad framing).
+    #[error("cannot decode armored data")]
     Armor,
     /// More than one primary public key.
+    #[error("armored data contains more than one public key")]
     MoreThanOneKey,
     /// A secret (private) key is present.
+    #[error("armored data contains private key")]
     PrivateKey,
     /// The armour decoded but holds no public key.
+    #[error("armored data contains no public key")]
     NoPublicKey,
     /// The armour decoded, but its OpenPGP packets are invalid.
+    #[error("invalid OpenPGP data: {0}")]
     Packets(String),
 }
 
-impl fmt::Display for KeyDecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            KeyDecodeError::Armor => f.write_str("cannot decode armored data"),
-            KeyDecodeError::MoreThanOneKey => {
-                f.write_str("armored data contains more than one public key")
-            }
-            KeyDecodeError::PrivateKey => f.write_str("armored data contains private key"),
-            KeyDecodeError::NoPublicKey => f.write_str("armored data contains no public key"),
-            KeyDecodeError::Packets(detail) => write!(f, "invalid OpenPGP data: {detail}"),
-        }
-    }
-}
-
-impl fmt::Display for KeyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            KeyError::Decode { name, reason } => {
-                write!(f, "cannot decode public key {name:?}: {reason}")
-            }
-            KeyError::IncorrectId {
-                name,
-                expected,
-                actual,
-            } => write!(
-                f,
-                "public key {name:?} armor has incorrect ID: expected {expected:?}, got {actual:?}"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for KeyError {}
-
 /// Why an `InRelease` file was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum VerifyError {
     /// No cleartext-signed block, or one without any signature (for example a plain `Release`).
+    #[error("cannot decode clearsigned InRelease file")]
     NotSigned,
     /// A cleartext-signed block is there but cannot be decoded, or there is data around it.
+    #[error("cannot decode clearsigned InRelease file: {reason}")]
     Malformed { reason: String },
     /// No signature verifies with any of the keys.
+    #[error(
+        "cannot verify signature of the InRelease file: signed by {}, {}",
+        .signatures.join(", "),
+        expected_keys(.tried)
+    )]
     BadSignature {
         /// One entry per signature: issuer key IDs (uppercase hex), with a note when the
         /// signature was not even tried (weak hash, wrong signature type).
@@ -135,27 +112,14 @@ pub(crate) enum VerifyError {
     },
 }
 
-impl fmt::Display for VerifyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            VerifyError::NotSigned => f.write_str("cannot decode clearsigned InRelease file"),
-            VerifyError::Malformed { reason } => {
-                write!(f, "cannot decode clearsigned InRelease file: {reason}")
-            }
-            VerifyError::BadSignature { signatures, tried } => {
-                f.write_str("cannot verify signature of the InRelease file: signed by ")?;
-                f.write_str(&signatures.join(", "))?;
-                if tried.is_empty() {
-                    f.write_str(", but no public key was given")
-                } else {
-                    write!(f, ", expected one of {}", tried.join(", "))
-                }
-            }
-        }
+/// The end of the [`VerifyError::BadSignature`] message.
+fn expected_keys(tried: &[String]) -> String {
+    if tried.is_empty() {
+        "but no public key was given".to_owned()
+    } else {
+        format!("expected one of {}", tried.join(", "))
     }
 }
-
-impl std::error::Error for VerifyError {}
 
 /// One OpenPGP public key (a primary key with its subkeys), as configured for an archive.
 #[derive(Clone)]
@@ -495,6 +459,7 @@ pub(crate) mod testkey {
         ArmorOptions, CleartextSignedMessage, KeyType, SecretKeyParamsBuilder, SignedPublicKey,
         SignedSecretKey, SubkeyParamsBuilder,
     };
+    use pgp::crypto::hash::HashAlgorithm;
     use pgp::packet::{SignatureConfig, SignatureType, Subpacket, SubpacketData};
     use pgp::types::{Password, SigningKey, Timestamp};
 
@@ -614,18 +579,52 @@ pub(crate) mod testkey {
                 .expect("armouring the signed message")
         }
 
+        /// Signs `text` like [`TestKey::sign`], but with the given hash algorithm and signature
+        /// type, to make signatures that must be refused (SHA-1, a certification, ...).
+        pub(crate) fn sign_with(
+            &self,
+            text: &str,
+            hash: HashAlgorithm,
+            typ: SignatureType,
+        ) -> String {
+            let message = CleartextSignedMessage::new_many(text, |normalized| {
+                Ok(vec![self.signature_with(normalized.as_bytes(), hash, typ)])
+            })
+            .expect("signing");
+            message
+                .to_armored_string(ArmorOptions::default())
+                .expect("armouring the signed message")
+        }
+
         /// A text signature over `data` (already normalised to "\r\n" line endings).
         fn signature(&self, data: &[u8]) -> pgp::packet::Signature {
+            self.signature_with(data, HashAlgorithm::Sha256, SignatureType::Text)
+        }
+
+        fn signature_with(
+            &self,
+            data: &[u8],
+            hash: HashAlgorithm,
+            typ: SignatureType,
+        ) -> pgp::packet::Signature {
             match self.signing_subkey {
-                None => signature_by(&self.secret.primary_key, data),
-                Some(index) => signature_by(&self.secret.secret_subkeys[index].key, data),
+                None => signature_by(&self.secret.primary_key, data, hash, typ),
+                Some(index) => {
+                    signature_by(&self.secret.secret_subkeys[index].key, data, hash, typ)
+                }
             }
         }
     }
 
-    fn signature_by(key: &impl SigningKey, data: &[u8]) -> pgp::packet::Signature {
-        let mut config = SignatureConfig::from_key(rand::thread_rng(), key, SignatureType::Text)
+    fn signature_by(
+        key: &impl SigningKey,
+        data: &[u8],
+        hash: HashAlgorithm,
+        typ: SignatureType,
+    ) -> pgp::packet::Signature {
+        let mut config = SignatureConfig::from_key(rand::thread_rng(), key, typ)
             .expect("signature configuration");
+        config.hash_alg = hash;
         config.hashed_subpackets = vec![
             Subpacket::regular(SubpacketData::SignatureCreationTime(Timestamp::now()))
                 .expect("subpacket"),
@@ -646,6 +645,7 @@ mod tests {
 
     use super::testkey::TestKey;
     use super::*;
+    use pgp::crypto::hash::HashAlgorithm;
 
     const RELEASE: &str = "Origin: Test\nLabel: Test\nSuite: test\nCodename: test\n\
         Architectures: amd64 arm64\nComponents: main\nSHA256:\n \
@@ -882,14 +882,10 @@ mod tests {
     fn tampered_signature_does_not_verify() {
         let key = TestKey::generate("gen");
         let inrelease = key.sign(RELEASE);
-        let (message, _) = CleartextSignedMessage::from_string(&inrelease).unwrap();
-        let signature = &message.signatures()[0];
-        let mut packet = Vec::new();
-        signature.to_writer_with_header(&mut packet).unwrap();
+        let (packet, header_len) = signature_packet(&inrelease);
         // A v4 signature body: version, type, key and hash algorithms, then the hashed and the
         // unhashed subpacket areas, each after a two-byte length. The unhashed area (where the
         // issuer key ID sits) is not covered by the signature, so changing it is no tampering.
-        let header_len = packet.len() - signature.to_bytes().unwrap().len();
         let body = &packet[header_len..];
         let hashed_len = usize::from(u16::from_be_bytes([body[4], body[5]]));
         let unhashed_at = 6 + hashed_len;
@@ -913,21 +909,11 @@ mod tests {
                 || (second_mpi..second_mpi + 2).contains(index)
         };
 
-        let text_part = &inrelease[..inrelease.find("-----BEGIN PGP SIGNATURE-----").unwrap()];
         for index in (0..packet.len()).filter(|index| !unauthenticated(index)) {
             for bit in [0x01, 0x80] {
                 let mut tampered = packet.clone();
                 tampered[index] ^= bit;
-                let mut armor = Vec::new();
-                pgp::armor::write(
-                    &RawBytes(tampered),
-                    pgp::armor::BlockType::Signature,
-                    &mut armor,
-                    None,
-                    true,
-                )
-                .unwrap();
-                let data = format!("{text_part}{}", std::str::from_utf8(&armor).unwrap());
+                let data = replace_signature(&inrelease, &tampered);
                 let result = verify_clearsigned(data.as_bytes(), &[key.public_key()]);
                 assert!(
                     result.is_err(),
@@ -935,6 +921,31 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The (first) signature packet of `inrelease`, and the length of its packet header.
+    fn signature_packet(inrelease: &str) -> (Vec<u8>, usize) {
+        let (message, _) = CleartextSignedMessage::from_string(inrelease).unwrap();
+        let signature = &message.signatures()[0];
+        let mut packet = Vec::new();
+        signature.to_writer_with_header(&mut packet).unwrap();
+        let header_len = packet.len() - signature.to_bytes().unwrap().len();
+        (packet, header_len)
+    }
+
+    /// `inrelease` with its signature block replaced by one holding `packets`.
+    fn replace_signature(inrelease: &str, packets: &[u8]) -> String {
+        let text_part = &inrelease[..inrelease.find("-----BEGIN PGP SIGNATURE-----").unwrap()];
+        let mut armor = Vec::new();
+        pgp::armor::write(
+            &RawBytes(packets.to_vec()),
+            pgp::armor::BlockType::Signature,
+            &mut armor,
+            None,
+            true,
+        )
+        .unwrap();
+        format!("{text_part}{}", std::str::from_utf8(&armor).unwrap())
     }
 
     #[test]
@@ -989,6 +1000,50 @@ mod tests {
         let inrelease = key.sign(RELEASE);
         let err = verify_clearsigned(inrelease.as_bytes(), &[key.public_key()]).unwrap_err();
         bad_signature(err);
+    }
+
+    #[test]
+    fn weak_hashes_and_other_signature_types_are_refused() {
+        let key = TestKey::generate("gen");
+        let id = key.key_id();
+        let refused = |inrelease: &str, note: &str| {
+            let err = verify_clearsigned(inrelease.as_bytes(), &[key.public_key()]).unwrap_err();
+            assert_eq!(
+                bad_signature(err),
+                format!(
+                    "cannot verify signature of the InRelease file: signed by {id} ({note}), expected one of {id}"
+                )
+            );
+        };
+        // Other hashes and a binary signature verify.
+        for (hash, typ) in [
+            (HashAlgorithm::Sha512, SignatureType::Binary),
+            (HashAlgorithm::Sha3_256, SignatureType::Text),
+        ] {
+            let inrelease = key.sign_with(RELEASE, hash, typ);
+            let verified = verify_clearsigned(inrelease.as_bytes(), &[key.public_key()]).unwrap();
+            assert_eq!(verified.text(), RELEASE);
+        }
+        // The pgp crate makes data signatures only, and refuses to make Ed25519 signatures with
+        // weak hashes (it verifies RSA ones, though). So relabel the signature type (the second
+        // byte of a v4 signature) or the hash algorithm (the fourth) of a real signature: these
+        // signatures must be refused before any verification is tried.
+        let inrelease = key.sign(RELEASE);
+        for (offset, value, note) in [
+            (1, 0x02, "signature type Standalone is not a data signature"),
+            (
+                1,
+                0x13,
+                "signature type CertPositive is not a data signature",
+            ),
+            (3, 1, "hash algorithm MD5 is refused"),
+            (3, 2, "hash algorithm SHA1 is refused"),
+            (3, 3, "hash algorithm RIPEMD160 is refused"),
+        ] {
+            let (mut packet, header_len) = signature_packet(&inrelease);
+            packet[header_len + offset] = value;
+            refused(&replace_signature(&inrelease, &packet), note);
+        }
     }
 
     #[test]
@@ -1181,6 +1236,7 @@ mod tests {
     }
 
     /// The chisel.yaml keys and the three InRelease files, or `None` when ../shared is absent.
+    #[allow(clippy::print_stderr)] // the skip notice is the point
     fn ubuntu_data() -> Option<(Vec<YamlKey>, Vec<Vec<u8>>)> {
         let Ok(yaml) = std::fs::read_to_string(CHISEL_YAML) else {
             eprintln!("skipping: ../shared absent");

@@ -2,4 +2,5 @@
 
 pub(crate) mod control;
 pub(crate) mod index;
+pub(crate) mod inrelease;
 pub(crate) mod version;

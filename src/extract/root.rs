@@ -1,0 +1,426 @@
+//! Writing below the root directory, and nowhere else.
+//!
+//! Every path is resolved the way a process chrooted into the root would see it: symlinks met
+//! on the way are followed, but `..` stops at the root and an absolute target starts again from
+//! the root. So base-files' `/lib -> usr/lib` works as on a real system, while a link that
+//! points at `/etc` or `../../..` can never lead a write out of the root (chisel follows such
+//! links on the host).
+
+use std::fs;
+use std::io::{self, Read};
+use std::os::unix::fs::{symlink, DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// How many symlinks one resolution may follow, as the kernel's limit.
+const MAX_LINKS: usize = 40;
+
+/// A path inside the root: absolute-looking (`/usr/bin/x`), no `.` or `..` or empty components.
+/// This is the only way a tar name or a slice path becomes something kerf writes.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct RelPath(String);
+
+impl RelPath {
+    /// Cleans a path from a package or a slice: strips `./` and a trailing `/`, refuses NUL,
+    /// control characters, `..` and empty names. `None` for anything that is not a plain path.
+    pub(crate) fn new(path: &str) -> Option<RelPath> {
+        let trimmed = path.strip_prefix('.').unwrap_or(path);
+        let mut clean = String::with_capacity(trimmed.len() + 1);
+        for part in trimmed.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => return None,
+                part if part.chars().any(|c| c == '\0' || c.is_control()) => return None,
+                part => {
+                    clean.push('/');
+                    clean.push_str(part);
+                }
+            }
+        }
+        if clean.is_empty() {
+            return None;
+        }
+        Some(RelPath(clean))
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub(crate) fn parent(&self) -> Option<RelPath> {
+        let (parent, _) = self.0.rsplit_once('/')?;
+        (!parent.is_empty()).then(|| RelPath(parent.to_owned()))
+    }
+
+    /// Every ancestor, outermost first (`/a`, `/a/b` for `/a/b/c`).
+    pub(crate) fn ancestors(&self) -> Vec<RelPath> {
+        let mut ancestors = Vec::new();
+        let mut current = self.parent();
+        while let Some(path) = current {
+            current = path.parent();
+            ancestors.push(path);
+        }
+        ancestors.reverse();
+        ancestors
+    }
+
+    fn components(&self) -> impl Iterator<Item = &str> {
+        self.0.split('/').filter(|part| !part.is_empty())
+    }
+}
+
+/// Why something could not be written below the root.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RootError {
+    #[error("cannot {action} {path} in the root {root}: {source}")]
+    Io {
+        action: &'static str,
+        path: String,
+        root: PathBuf,
+        source: io::Error,
+    },
+    #[error("cannot resolve {path} in the root: more than {MAX_LINKS} symlinks")]
+    TooManyLinks { path: String },
+    #[error("cannot create {path}: {parent} is not a directory")]
+    NotADirectory { path: String, parent: String },
+}
+
+/// The root directory of a cut.
+#[derive(Debug)]
+pub(crate) struct Root {
+    dir: PathBuf,
+}
+
+impl Root {
+    /// Opens (creating if needed) the root directory.
+    pub(crate) fn create(dir: &Path) -> Result<Root, RootError> {
+        fs::create_dir_all(dir).map_err(|source| RootError::Io {
+            action: "create",
+            path: "/".to_owned(),
+            root: dir.to_owned(),
+            source,
+        })?;
+        let dir = fs::canonicalize(dir).map_err(|source| RootError::Io {
+            action: "open",
+            path: "/".to_owned(),
+            root: dir.to_owned(),
+            source,
+        })?;
+        Ok(Root { dir })
+    }
+
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn io(&self, action: &'static str, path: &RelPath) -> impl FnOnce(io::Error) -> RootError + '_ {
+        let path = path.as_str().to_owned();
+        move |source| RootError::Io {
+            action,
+            path,
+            root: self.dir.clone(),
+            source,
+        }
+    }
+
+    /// Where `path` really is on the host: every symlink before the last component is followed
+    /// inside the root; the last component itself is not followed.
+    pub(crate) fn host_path(&self, path: &RelPath) -> Result<PathBuf, RootError> {
+        let resolved = self.resolve_parent(path)?;
+        Ok(self.dir.join(resolved.trim_start_matches('/')))
+    }
+
+    /// The in-root path of `path`'s parent with symlinks resolved, joined with the last name.
+    fn resolve_parent(&self, path: &RelPath) -> Result<String, RootError> {
+        let mut components: Vec<&str> = path.components().collect();
+        let last = components.pop().unwrap_or_default();
+        let mut resolved = String::new();
+        let mut pending: Vec<String> = components
+            .iter()
+            .rev()
+            .map(|part| (*part).to_owned())
+            .collect();
+        let mut links = 0;
+        while let Some(part) = pending.pop() {
+            match part.as_str() {
+                "" | "." => continue,
+                ".." => {
+                    // `..` at the root stays at the root, as in a chroot.
+                    if let Some(at) = resolved.rfind('/') {
+                        resolved.truncate(at);
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            let candidate = format!("{resolved}/{part}");
+            let host = self.dir.join(candidate.trim_start_matches('/'));
+            match fs::symlink_metadata(&host) {
+                Ok(metadata) if metadata.file_type().is_symlink() => {
+                    links += 1;
+                    if links > MAX_LINKS {
+                        return Err(RootError::TooManyLinks {
+                            path: path.as_str().to_owned(),
+                        });
+                    }
+                    let target = fs::read_link(&host).map_err(self.io("read the link", path))?;
+                    let target = target.to_string_lossy().into_owned();
+                    if target.starts_with('/') {
+                        resolved.clear();
+                    }
+                    pending.extend(target.split('/').rev().map(str::to_owned));
+                }
+                Ok(metadata) if !metadata.is_dir() => {
+                    return Err(RootError::NotADirectory {
+                        path: path.as_str().to_owned(),
+                        parent: candidate,
+                    });
+                }
+                _ => resolved = candidate,
+            }
+        }
+        Ok(format!("{resolved}/{last}"))
+    }
+
+    /// What is at `path` (not following a final symlink), if anything.
+    pub(crate) fn metadata(&self, path: &RelPath) -> Result<Option<fs::Metadata>, RootError> {
+        let host = self.host_path(path)?;
+        match fs::symlink_metadata(&host) {
+            Ok(metadata) => Ok(Some(metadata)),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(self.io("inspect", path)(error)),
+        }
+    }
+
+    /// Creates a directory with exactly `mode` (setgid and sticky included), or, when one is
+    /// there already, leaves it as it is unless `force_mode`.
+    pub(crate) fn make_dir(
+        &self,
+        path: &RelPath,
+        mode: u32,
+        force_mode: bool,
+    ) -> Result<(), RootError> {
+        let host = self.host_path(path)?;
+        match fs::symlink_metadata(&host) {
+            Ok(metadata) if metadata.is_dir() => {
+                if force_mode && metadata.permissions().mode() & 0o7777 != mode {
+                    fs::set_permissions(&host, fs::Permissions::from_mode(mode))
+                        .map_err(self.io("set the mode of", path))?;
+                }
+                return Ok(());
+            }
+            Ok(_) => self.remove(path)?,
+            Err(_) => {}
+        }
+        fs::DirBuilder::new()
+            .mode(mode)
+            .create(&host)
+            .map_err(self.io("create the directory", path))?;
+        // mkdir applies the umask and drops setgid; say the mode again.
+        fs::set_permissions(&host, fs::Permissions::from_mode(mode))
+            .map_err(self.io("set the mode of", path))
+    }
+
+    /// Writes a regular file with exactly `mode`, replacing whatever was at the path (a symlink
+    /// there is replaced, not written through). Returns the size and SHA-256 of what was written.
+    pub(crate) fn write_file(
+        &self,
+        path: &RelPath,
+        content: &mut dyn Read,
+        mode: u32,
+    ) -> Result<Written, RootError> {
+        let host = self.host_path(path)?;
+        if let Ok(metadata) = fs::symlink_metadata(&host) {
+            if !metadata.is_file() || metadata.nlink() > 1 {
+                // Never write through a link into another file.
+                self.remove(path)?;
+            }
+        }
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&host)
+            .map_err(self.io("create the file", path))?;
+        let mut hashing = HashingWriter {
+            inner: &mut file,
+            hasher: Sha256::new(),
+        };
+        let size = io::copy(content, &mut hashing).map_err(self.io("write", path))?;
+        let sha256 = hex(&hashing.hasher.finalize());
+        file.set_permissions(fs::Permissions::from_mode(mode))
+            .map_err(self.io("set the mode of", path))?;
+        Ok(Written { size, sha256 })
+    }
+
+    /// Creates a symlink; an existing one with the same target is kept.
+    pub(crate) fn symlink(&self, path: &RelPath, target: &str) -> Result<(), RootError> {
+        let host = self.host_path(path)?;
+        if let Ok(metadata) = fs::symlink_metadata(&host) {
+            if metadata.file_type().is_symlink()
+                && fs::read_link(&host).is_ok_and(|existing| existing == Path::new(target))
+            {
+                return Ok(());
+            }
+            self.remove(path)?;
+        }
+        symlink(target, &host).map_err(self.io("create the symlink", path))
+    }
+
+    /// Makes `path` a hard link to `existing`, both inside the root.
+    pub(crate) fn hard_link(&self, path: &RelPath, existing: &RelPath) -> Result<(), RootError> {
+        let source = self.host_path(existing)?;
+        let host = self.host_path(path)?;
+        if fs::symlink_metadata(&host).is_ok() {
+            self.remove(path)?;
+        }
+        fs::hard_link(&source, &host).map_err(self.io("create the hard link", path))
+    }
+
+    /// Removes a file, a symlink or an empty directory.
+    pub(crate) fn remove(&self, path: &RelPath) -> Result<(), RootError> {
+        let host = self.host_path(path)?;
+        let metadata = fs::symlink_metadata(&host).map_err(self.io("remove", path))?;
+        if metadata.is_dir() {
+            fs::remove_dir(&host).map_err(self.io("remove", path))
+        } else {
+            fs::remove_file(&host).map_err(self.io("remove", path))
+        }
+    }
+
+    /// Reads a regular file of the root (for copies that need the content twice).
+    pub(crate) fn open(&self, path: &RelPath) -> Result<fs::File, RootError> {
+        let host = self.host_path(path)?;
+        fs::File::open(host).map_err(self.io("open", path))
+    }
+}
+
+use std::os::unix::fs::MetadataExt as _;
+
+use sha2::{Digest as _, Sha256};
+
+/// The size and SHA-256 (lowercase hex) of a file kerf wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Written {
+    pub(crate) size: u64,
+    pub(crate) sha256: String,
+}
+
+/// Hashes what passes through, so a file is hashed as it is written rather than read again.
+struct HashingWriter<'a, W: io::Write> {
+    inner: &'a mut W,
+    hasher: Sha256,
+}
+
+impl<W: io::Write> io::Write for HashingWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let written = self.inner.write(buf)?;
+        self.hasher.update(&buf[..written]);
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, byte| {
+            let _ = write!(out, "{byte:02x}");
+            out
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rel(path: &str) -> RelPath {
+        RelPath::new(path).unwrap()
+    }
+
+    #[test]
+    fn rel_paths_are_clean() {
+        assert_eq!(rel("./usr/bin/").as_str(), "/usr/bin");
+        assert_eq!(rel("/a//b/./c").as_str(), "/a/b/c");
+        assert_eq!(RelPath::new("./../etc/passwd"), None);
+        assert_eq!(RelPath::new("/a/../b"), None);
+        assert_eq!(RelPath::new("./"), None);
+        assert_eq!(RelPath::new("a\0b"), None);
+        assert_eq!(RelPath::new("a\nb"), None);
+        assert_eq!(rel("/a/b/c").ancestors(), vec![rel("/a"), rel("/a/b")]);
+    }
+
+    #[test]
+    fn links_are_followed_inside_the_root_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Root::create(&dir.path().join("root")).unwrap();
+        root.make_dir(&rel("/usr"), 0o755, false).unwrap();
+        root.make_dir(&rel("/usr/lib"), 0o755, false).unwrap();
+        root.symlink(&rel("/lib"), "usr/lib").unwrap();
+        root.write_file(&rel("/lib/x.so"), &mut &b"x"[..], 0o644)
+            .unwrap();
+        assert!(root.dir().join("usr/lib/x.so").is_file());
+
+        // Links that point out of the root lead back into it.
+        root.symlink(&rel("/escape"), "/tmp-outside").unwrap();
+        root.symlink(&rel("/up"), "../../../../..").unwrap();
+        root.make_dir(&rel("/tmp-outside"), 0o755, false).unwrap();
+        root.write_file(&rel("/escape/a"), &mut &b"a"[..], 0o600)
+            .unwrap();
+        assert!(root.dir().join("tmp-outside/a").is_file());
+        root.write_file(&rel("/up/b"), &mut &b"b"[..], 0o644)
+            .unwrap();
+        assert!(root.dir().join("b").is_file());
+        assert!(!dir.path().join("b").exists());
+
+        // A final symlink is replaced, not written through.
+        fs::write(dir.path().join("host-file"), "host").unwrap();
+        symlink(dir.path().join("host-file"), root.dir().join("trap")).unwrap();
+        root.write_file(&rel("/trap"), &mut &b"mine"[..], 0o644)
+            .unwrap();
+        assert_eq!(
+            fs::read_to_string(dir.path().join("host-file")).unwrap(),
+            "host"
+        );
+        assert_eq!(fs::read_to_string(root.dir().join("trap")).unwrap(), "mine");
+    }
+
+    #[test]
+    fn link_loops_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Root::create(dir.path()).unwrap();
+        root.symlink(&rel("/a"), "b").unwrap();
+        root.symlink(&rel("/b"), "a").unwrap();
+        let error = root
+            .write_file(&rel("/a/x"), &mut &b""[..], 0o644)
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "cannot resolve /a/x in the root: more than 40 symlinks"
+        );
+    }
+
+    #[test]
+    fn modes_are_exact() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Root::create(dir.path()).unwrap();
+        root.make_dir(&rel("/s"), 0o2775, false).unwrap();
+        root.make_dir(&rel("/t"), 0o1777, false).unwrap();
+        root.write_file(&rel("/u"), &mut &b""[..], 0o4755).unwrap();
+        let mode = |name: &str| {
+            fs::metadata(dir.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o7777
+        };
+        assert_eq!((mode("s"), mode("t"), mode("u")), (0o2775, 0o1777, 0o4755));
+        root.make_dir(&rel("/s"), 0o700, false).unwrap();
+        assert_eq!(mode("s"), 0o2775);
+        root.make_dir(&rel("/s"), 0o700, true).unwrap();
+        assert_eq!(mode("s"), 0o700);
+    }
+}
