@@ -20,6 +20,11 @@ pub(crate) struct Args {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Cut slices into a root filesystem: fetch, verify and extract
+    #[command(
+        after_help = "Examples:\n  kerf cut --release ubuntu-24.04 --root ./rootfs base-files_base libc6_libs openssl_bins\n  kerf cut --release ./chisel-releases --root /rootfs --archive-url ubuntu=http://mirror.example/ubuntu/ openssl_bins"
+    )]
+    Cut(CutArgs),
     /// Print slice definitions, in chisel's format
     #[command(after_help = "Example:\n  kerf info --release ./chisel-releases openssl_bins libc6")]
     Info {
@@ -46,6 +51,45 @@ pub(crate) enum Command {
     },
     /// Print kerf's version and the releases bundled into it
     Version,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct CutArgs {
+    #[command(flatten)]
+    pub(crate) release: ReleaseArg,
+    /// The root directory to cut into; created if missing, other files in it are left alone
+    #[arg(long, value_name = "DIR")]
+    pub(crate) root: PathBuf,
+    /// Target architecture (amd64, arm64, armhf, i386, ppc64el, riscv64, s390x); default: this machine's
+    #[arg(long, value_name = "ARCH")]
+    pub(crate) arch: Option<String>,
+    /// Where downloads and indexes are kept [default: $XDG_CACHE_HOME/kerf or ~/.cache/kerf]
+    #[arg(long, value_name = "DIR", env = "KERF_CACHE_DIR")]
+    pub(crate) cache_dir: Option<PathBuf>,
+    /// Base URL of an archive, overriding the release's: NAME=URL (repeatable; or
+    /// KERF_ARCHIVE_URL="NAME=URL,NAME=URL")
+    #[arg(
+        long = "archive-url",
+        value_name = "NAME=URL",
+        env = "KERF_ARCHIVE_URL",
+        value_delimiter = ','
+    )]
+    pub(crate) archive_urls: Vec<String>,
+    /// Use only the cache; fail instead of touching the network
+    #[arg(long)]
+    pub(crate) offline: bool,
+    /// How many downloads to run at once
+    #[arg(long, short = 'j', default_value_t = 4, value_name = "N")]
+    pub(crate) jobs: usize,
+    /// Print only errors
+    #[arg(long, short = 'q', conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
+    /// Print every step
+    #[arg(long, short = 'v')]
+    pub(crate) verbose: bool,
+    /// Slices to cut, as PACKAGE_SLICE
+    #[arg(required = true, value_name = "SLICE")]
+    pub(crate) slices: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -13,9 +13,11 @@ use anyhow::{Context as _, Result};
 use clap::Parser as _;
 
 use crate::bundled;
+use crate::cut::{CutError, CutOptions, Reporter};
 use crate::release::{self, Release, ReleaseErrors};
+use crate::release::{Arch, SliceKey};
 use crate::resolve::SelectError;
-use args::{Args, Command, ReleaseArg};
+use args::{Args, Command, CutArgs, ReleaseArg};
 
 /// A mistake in what the user asked for: exit status 1.
 #[derive(Debug, thiserror::Error)]
@@ -66,7 +68,12 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 /// 1 when the user's input is at fault, 2 for anything unexpected.
 fn exit_status(error: &anyhow::Error) -> u8 {
     let user = error.chain().any(|cause| {
-        cause.is::<ReleaseErrors>() || cause.is::<SelectError>() || cause.is::<UsageError>()
+        cause.is::<ReleaseErrors>()
+            || cause.is::<SelectError>()
+            || cause.is::<UsageError>()
+            || cause
+                .downcast_ref::<CutError>()
+                .is_some_and(CutError::is_user_error)
     });
     if user {
         1
@@ -77,6 +84,7 @@ fn exit_status(error: &anyhow::Error) -> u8 {
 
 fn execute(command: Command) -> Result<ExitCode> {
     match command {
+        Command::Cut(args) => cut(&args),
         Command::Info { release, queries } => info(&release, &queries),
         Command::Find { release, terms } => find(&release, &terms),
         Command::Lint { release } => lint(&release),
@@ -222,5 +230,130 @@ fn version() -> Result<ExitCode> {
             }
         }
     ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Progress as plain lines on stderr: readable in build logs, and quiet with `-q`.
+struct LineReporter {
+    verbose: bool,
+    quiet: bool,
+}
+
+impl Reporter for LineReporter {
+    #[expect(clippy::print_stderr, reason = "progress goes to stderr")]
+    fn step(&self, text: &str) {
+        if self.verbose {
+            eprintln!("{text}");
+        }
+    }
+
+    #[expect(clippy::print_stderr, reason = "warnings go to stderr")]
+    fn warning(&self, text: &str) {
+        if !self.quiet {
+            eprintln!("warning: {text}");
+        }
+    }
+
+    #[expect(clippy::print_stderr, reason = "progress goes to stderr")]
+    fn download_started(&self, name: &str, total: u64) {
+        if !self.quiet {
+            eprintln!("Fetching {name} ({})", human_bytes(total));
+        }
+    }
+}
+
+fn human_bytes(bytes: u64) -> String {
+    #[expect(clippy::cast_precision_loss, reason = "an approximate size for people")]
+    let value = bytes as f64;
+    if bytes >= 1 << 20 {
+        format!("{:.1} MiB", value / f64::from(1 << 20))
+    } else if bytes >= 1 << 10 {
+        format!("{:.1} KiB", value / f64::from(1 << 10))
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+fn default_cache_dir() -> Result<std::path::PathBuf> {
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|dir| !dir.is_empty()) {
+        return Ok(std::path::PathBuf::from(dir).join("kerf"));
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|home| !home.is_empty()) {
+        return Ok(std::path::PathBuf::from(home).join(".cache/kerf"));
+    }
+    Err(UsageError("no cache directory: set --cache-dir, XDG_CACHE_HOME or HOME".to_owned()).into())
+}
+
+fn cut(args: &CutArgs) -> Result<ExitCode> {
+    let started = Instant::now();
+    let mut slices = Vec::new();
+    for name in &args.slices {
+        let key = SliceKey::parse(name).ok_or_else(|| {
+            UsageError(format!(
+                "invalid slice reference: \"{name}\" (expected PACKAGE_SLICE, e.g. libc6_libs)"
+            ))
+        })?;
+        if !slices.contains(&key) {
+            slices.push(key);
+        }
+    }
+    let arch = match &args.arch {
+        Some(name) => Arch::parse(name).ok_or_else(|| {
+            let names: Vec<&str> = Arch::ALL.iter().map(|arch| arch.as_str()).collect();
+            UsageError(format!(
+                "invalid package architecture: {name} (expected one of {})",
+                names.join(", ")
+            ))
+        })?,
+        None => Arch::host().ok_or_else(|| {
+            UsageError("cannot infer the architecture of this machine; give --arch".to_owned())
+        })?,
+    };
+    let mut archive_urls = std::collections::BTreeMap::new();
+    for pair in &args.archive_urls {
+        let (name, url) = pair
+            .split_once('=')
+            .filter(|(name, url)| !name.is_empty() && (url.starts_with("http://") || url.starts_with("https://")))
+            .ok_or_else(|| UsageError(format!("invalid --archive-url \"{pair}\": expected NAME=http://... or NAME=https://...")))?;
+        archive_urls.insert(name.to_owned(), url.to_owned());
+    }
+    let release = load_release(&args.release)?;
+    for name in archive_urls.keys() {
+        if !release.archives.contains_key(name) {
+            let names: Vec<&str> = release.archives.keys().map(String::as_str).collect();
+            return Err(UsageError(format!("--archive-url names archive \"{name}\", which the release does not define (it has {})", names.join(", "))).into());
+        }
+    }
+    let options = CutOptions {
+        root: args.root.clone(),
+        arch,
+        cache_dir: match &args.cache_dir {
+            Some(dir) => dir.clone(),
+            None => default_cache_dir()?,
+        },
+        archive_urls,
+        offline: args.offline,
+        jobs: args.jobs,
+    };
+    let reporter = LineReporter {
+        verbose: args.verbose,
+        quiet: args.quiet,
+    };
+    let summary = crate::cut::cut(&release, &slices, &options, &reporter)?;
+    if !args.quiet {
+        #[expect(clippy::print_stderr, reason = "the summary goes to stderr")]
+        {
+            eprintln!(
+                "Cut {} slices of {} packages into {}: {} paths, {} in files, {} downloaded, {:.2} s",
+                summary.slices,
+                summary.packages,
+                args.root.display(),
+                summary.paths,
+                human_bytes(summary.bytes),
+                human_bytes(summary.downloaded),
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -24,20 +24,37 @@ fn yaml_options() -> serde_saphyr::Options {
     options
 }
 
-/// Parses the first YAML document of `text`; chisel ignores any later document.
+/// Parses the first YAML document of `text`; chisel ignores any later document, whatever it
+/// holds, so later documents are not even deserialized.
 fn parse_first_document<T: de::DeserializeOwned>(text: &str) -> Result<T, serde_saphyr::Error> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     match serde_saphyr::from_str_with_options(text, yaml_options()) {
-        Err(error) if error.to_string().contains("multiple YAML documents") => {
-            let mut documents: Vec<T> =
-                serde_saphyr::from_str_multiple_with_options(text, yaml_options())?;
-            if documents.is_empty() {
-                return Err(error);
-            }
-            Ok(documents.swap_remove(0))
+        Err(error @ serde_saphyr::Error::MultipleDocuments { .. }) => {
+            let mut reader = text.as_bytes();
+            let first = serde_saphyr::read_with_options(&mut reader, yaml_options()).next();
+            first.unwrap_or(Err(error))
         }
         result => result,
     }
+}
+
+/// The text of a YAML error for users: the library's user-facing wording (its default one
+/// gives advice about parser options), without its "at line X, column Y" suffix, since the
+/// location already prefixes kerf's message.
+fn syntax_message(error: &serde_saphyr::Error) -> String {
+    struct NoLocationSuffix;
+    impl serde_saphyr::Localizer for NoLocationSuffix {
+        fn attach_location<'a>(
+            &self,
+            base: std::borrow::Cow<'a, str>,
+            _location: serde_saphyr::Location,
+        ) -> std::borrow::Cow<'a, str> {
+            base
+        }
+    }
+    error.render_with_formatter(
+        &serde_saphyr::UserMessageFormatter.with_localizer(&NoLocationSuffix),
+    )
 }
 
 fn syntax_location(file: &str, error: &serde_saphyr::Error) -> Location {
@@ -304,7 +321,7 @@ pub(crate) fn parse_chisel_yaml(text: &str) -> Result<ChiselYaml, Vec<ReleaseErr
     let raw: RawChiselYaml = parse_first_document(text).map_err(|error| {
         vec![ReleaseError::new(
             syntax_location(CHISEL_YAML, &error),
-            ErrorKind::ChiselYamlSyntax(error.to_string()),
+            ErrorKind::ChiselYamlSyntax(syntax_message(&error)),
         )]
     })?;
 
@@ -517,7 +534,8 @@ fn assign_priorities(
             ));
         }
         let mut seen: BTreeMap<i32, &str> = BTreeMap::new();
-        for archive in archives.values() {
+        // An archive without a priority (0) is reported above, not as a duplicate of another.
+        for archive in archives.values().filter(|archive| archive.priority != 0) {
             if let Some(first) = seen.insert(archive.priority, &archive.name) {
                 errors.push(ReleaseError::new(
                     Location::file(CHISEL_YAML),
@@ -604,7 +622,7 @@ pub(crate) fn parse_package(
             syntax_location(path, &error),
             ErrorKind::SliceYamlSyntax {
                 package: package.to_owned(),
-                reason: error.to_string(),
+                reason: syntax_message(&error),
             },
         )]
     })?;
@@ -905,6 +923,17 @@ impl PackageParser<'_> {
             }
         }
         if raw.generate.as_ref().is_some_and(|value| !value.is_empty()) {
+            // Only `arch` may go with `generate`: another kind is an option error, as in chisel.
+            if !kinds.is_empty() {
+                fail(
+                    self,
+                    ErrorKind::GenerateOptions {
+                        slice,
+                        path: path_text.to_owned(),
+                    },
+                );
+                return None;
+            }
             kinds.push(PathKind::Generate);
         }
         if kinds.len() > 1 {
@@ -943,7 +972,8 @@ impl PackageParser<'_> {
                         },
                     );
                 }
-                if mode != 0 || mutable || raw.until.is_some() || prefer.is_some() {
+                let until = raw.until.as_deref().is_some_and(|until| !until.is_empty());
+                if mode != 0 || mutable || until || prefer.is_some() {
                     fail(
                         self,
                         ErrorKind::GenerateOptions {
@@ -982,7 +1012,12 @@ impl PackageParser<'_> {
             None => PathKind::Copy,
         };
 
-        if mutable && !(kind == PathKind::Text || (kind == PathKind::Copy && !is_dir)) {
+        // Globs and generate paths have already been refused for carrying `mutable`.
+        let options_checked = matches!(kind, PathKind::Glob | PathKind::Generate);
+        if mutable
+            && !options_checked
+            && !(kind == PathKind::Text || (kind == PathKind::Copy && !is_dir))
+        {
             fail(
                 self,
                 ErrorKind::MutableNotFile {

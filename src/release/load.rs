@@ -152,9 +152,15 @@ fn parse_packages(
                 })
             })
             .collect();
+        // A worker that panicked must not make its files vanish from the release: pass the
+        // panic on to the caller.
         handles
             .into_iter()
-            .flat_map(|handle| handle.join().unwrap_or_default())
+            .flat_map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
             .collect()
     });
 

@@ -1,0 +1,700 @@
+//! `kerf cut`: the whole pipeline, from a selection to a verified root.
+//!
+//! select → open archives (InRelease verified against the release's keys, Packages indexes
+//! verified against InRelease) → choose each package → download (parallel, into the
+//! content-addressed cache, hash checked while streaming) → extract in selection order →
+//! create the content slices define → write manifests.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufReader, Read};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::archive::cache::{Cache, CacheError, Digest, InsertError, Verify};
+use crate::archive::fetch::{FetchError, FetchOptions, Fetcher};
+use crate::archive::index::{IndexError, PackageIndex, ReleaseInfo};
+use crate::archive::inrelease::{verify_clearsigned, PublicKey, VerifyError};
+use crate::archive::select::{
+    choose, default_base_url, ChosenPackage, OpenedArchive, SelectPackageError,
+};
+use crate::deb::{DebError, DebReader};
+use crate::extract::root::{RelPath, Root, RootError};
+use crate::extract::{
+    create_content, entry_path, extract_package, DataEntry, EntryKind, ExtractError, Installed,
+    InstalledKind, PackagePlan,
+};
+use crate::manifest::{Manifest, ManifestPackage, ManifestPath};
+use crate::release::{Arch, Archive, Generate, PathKind, Pro, Release, SliceKey};
+use crate::resolve::{select, SelectError, Selection};
+
+/// How to cut.
+#[derive(Clone, Debug)]
+pub struct CutOptions {
+    pub root: PathBuf,
+    pub arch: Arch,
+    pub cache_dir: PathBuf,
+    /// Base URL per archive name, overriding `url:` and the defaults.
+    pub archive_urls: BTreeMap<String, String>,
+    /// Use only what the cache holds; fail rather than touch the network.
+    pub offline: bool,
+    /// Downloads at once.
+    pub jobs: usize,
+}
+
+/// What the cut did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CutSummary {
+    pub packages: usize,
+    pub slices: usize,
+    /// Paths the slices installed (files, directories and links).
+    pub paths: usize,
+    /// Bytes of regular files written.
+    pub bytes: u64,
+    /// Bytes downloaded (zero on a warm cut).
+    pub downloaded: u64,
+}
+
+/// Progress, for the command line to show as it likes. Library code never prints.
+pub trait Reporter: Sync {
+    /// A step worth a line in a build log.
+    fn step(&self, _text: &str) {}
+    /// Something the user should know that does not stop the cut.
+    fn warning(&self, _text: &str) {}
+    /// A download of `total` bytes starts.
+    fn download_started(&self, _name: &str, _total: u64) {}
+    /// `done` of the download's bytes have arrived.
+    fn download_progress(&self, _name: &str, _done: u64) {}
+    fn download_finished(&self, _name: &str) {}
+}
+
+/// A reporter that says nothing.
+pub struct Silent;
+
+impl Reporter for Silent {}
+
+/// Why a cut stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum CutError {
+    #[error(transparent)]
+    Select(#[from] SelectError),
+    #[error("{0}")]
+    Root(String),
+    #[error("{0}")]
+    Cache(String),
+    #[error("{0}")]
+    Fetch(String),
+    #[error("archive \"{archive}\": {url}: {reason}")]
+    Verify {
+        archive: String,
+        url: String,
+        reason: String,
+    },
+    #[error("archive \"{archive}\" suite {suite}: {reason}")]
+    Archive {
+        archive: String,
+        suite: String,
+        reason: String,
+    },
+    #[error("{0}")]
+    Package(String),
+    #[error("{0}")]
+    Extract(String),
+    #[error("offline: {0} is not in the cache; run the cut once without --offline")]
+    NotCached(String),
+    #[error("no archive could be opened: {0}")]
+    NoArchive(String),
+}
+
+impl CutError {
+    /// Whether the input or the archive said no (exit status 1), as opposed to a failure of the
+    /// machine (exit status 2).
+    pub fn is_user_error(&self) -> bool {
+        !matches!(self, CutError::Cache(_))
+    }
+}
+
+fn fetch_error(error: FetchError) -> CutError {
+    CutError::Fetch(error.to_string())
+}
+
+fn cache_error(error: CacheError) -> CutError {
+    match error {
+        CacheError::HashMismatch { .. } => CutError::Verify {
+            archive: String::new(),
+            url: String::new(),
+            reason: error.to_string(),
+        },
+        other => CutError::Cache(format!("{other}: {}", source_text(&other))),
+    }
+}
+
+fn source_text(error: &dyn std::error::Error) -> String {
+    error.source().map(ToString::to_string).unwrap_or_default()
+}
+
+/// Cuts `slices` of `release` into `options.root`.
+pub fn cut(
+    release: &Release,
+    slices: &[SliceKey],
+    options: &CutOptions,
+    reporter: &dyn Reporter,
+) -> Result<CutSummary, CutError> {
+    let started = Instant::now();
+    let selection = select(release, slices, options.arch)?;
+    // The root is checked before any download (chisel finds a missing root last).
+    let root = Root::create(&options.root).map_err(|error| CutError::Root(error.to_string()))?;
+    let cache = Cache::open(&options.cache_dir).map_err(cache_error)?;
+    let fetcher = Fetcher::new(FetchOptions::default()).map_err(fetch_error)?;
+    let context = Context {
+        release,
+        options,
+        cache: &cache,
+        fetcher: &fetcher,
+        reporter,
+        downloaded: std::sync::atomic::AtomicU64::new(0),
+    };
+
+    let packages = selection.packages();
+    let pinned: BTreeSet<&str> = packages
+        .iter()
+        .filter_map(|name| release.packages.get(*name)?.archive.as_deref())
+        .collect();
+    let archives = context.open_archives(&pinned)?;
+
+    let mut chosen = Vec::new();
+    for name in &packages {
+        let pin = release
+            .packages
+            .get(*name)
+            .and_then(|package| package.archive.as_deref());
+        let package = choose(&archives, name, pin)
+            .map_err(|error: SelectPackageError| CutError::Package(error.to_string()))?;
+        chosen.push(package);
+    }
+    let debs = context.download_all(&chosen)?;
+
+    let mut installed: BTreeMap<String, Installed> = BTreeMap::new();
+    for (package, deb) in chosen.iter().zip(&debs) {
+        reporter.step(&format!(
+            "Extracting files from package \"{}\"...",
+            package.info.name
+        ));
+        let plan = PackagePlan::new(&selection, &package.info.name);
+        extract_from_deb(&package.info.name, &plan, &root, deb, &mut installed)
+            .map_err(|error| CutError::Extract(error.to_string()))?;
+    }
+    create_content(&selection, &root, &mut installed)
+        .map_err(|error| CutError::Extract(error.to_string()))?;
+    write_manifests(&selection, &chosen, &root, &installed, reporter)?;
+
+    let bytes = installed
+        .values()
+        .map(|item| match item.kind {
+            InstalledKind::File { size, .. } => size,
+            _ => 0,
+        })
+        .sum();
+    reporter.step(&format!("Done in {:.2} s", started.elapsed().as_secs_f64()));
+    Ok(CutSummary {
+        packages: chosen.len(),
+        slices: selection.slices.len(),
+        paths: installed.len(),
+        bytes,
+        downloaded: context.downloaded.into_inner(),
+    })
+}
+
+struct Context<'a> {
+    release: &'a Release,
+    options: &'a CutOptions,
+    cache: &'a Cache,
+    fetcher: &'a Fetcher,
+    reporter: &'a dyn Reporter,
+    downloaded: std::sync::atomic::AtomicU64,
+}
+
+/// What the InRelease of one suite is stored under for `--offline` use.
+fn inrelease_key(url: &str) -> String {
+    format!(
+        "inrelease-{}",
+        crate::extract::root::hex(&Sha256::digest(url.as_bytes()))
+    )
+}
+
+impl Context<'_> {
+    fn base_url(&self, archive: &Archive) -> String {
+        let url = self
+            .options
+            .archive_urls
+            .get(&archive.name)
+            .cloned()
+            .or_else(|| archive.url.clone())
+            .unwrap_or_else(|| default_base_url(archive, self.options.arch, false));
+        if url.ends_with('/') {
+            url
+        } else {
+            format!("{url}/")
+        }
+    }
+
+    /// Opens every archive that could provide a package: those with a non-negative priority
+    /// and those a selected package pins. Suites are opened in parallel.
+    fn open_archives(&self, pinned: &BTreeSet<&str>) -> Result<Vec<OpenedArchive>, CutError> {
+        let mut wanted: Vec<&Archive> = Vec::new();
+        for archive in self.release.archives.values() {
+            if archive.priority < 0 && !pinned.contains(archive.name.as_str()) {
+                continue;
+            }
+            if archive.pro != Pro::None && !self.options.archive_urls.contains_key(&archive.name) {
+                // Credentials for Ubuntu Pro are not supported yet; chisel skips such archives
+                // the same way when it finds none.
+                self.reporter.warning(&format!(
+                    "Archive \"{}\" ignored: credentials not found",
+                    archive.name
+                ));
+                continue;
+            }
+            wanted.push(archive);
+        }
+        let jobs: Vec<(&Archive, &String)> = wanted
+            .iter()
+            .flat_map(|archive| archive.suites.iter().map(move |suite| (*archive, suite)))
+            .collect();
+        let results: Vec<Result<Vec<(String, String, PackageIndex)>, CutError>> =
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = jobs
+                    .iter()
+                    .map(|(archive, suite)| scope.spawn(move || self.open_suite(archive, suite)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|handle| {
+                        handle.join().unwrap_or_else(|_| {
+                            Err(CutError::Cache("a worker thread panicked".to_owned()))
+                        })
+                    })
+                    .collect()
+            });
+        let mut opened: Vec<OpenedArchive> = Vec::new();
+        for ((archive, _), result) in jobs.iter().zip(results) {
+            let indexes = result?;
+            match opened
+                .iter_mut()
+                .find(|opened| opened.archive.name == archive.name)
+            {
+                Some(existing) => existing.indexes.extend(indexes),
+                None => opened.push(OpenedArchive {
+                    archive: (*archive).clone(),
+                    base_url: self.base_url(archive),
+                    indexes,
+                }),
+            }
+        }
+        if opened.is_empty() {
+            return Err(CutError::NoArchive("every archive was skipped".to_owned()));
+        }
+        Ok(opened)
+    }
+
+    fn open_suite(
+        &self,
+        archive: &Archive,
+        suite: &str,
+    ) -> Result<Vec<(String, String, PackageIndex)>, CutError> {
+        let base = self.base_url(archive);
+        let url = format!("{base}dists/{suite}/InRelease");
+        let failed = |reason: String| CutError::Archive {
+            archive: archive.name.clone(),
+            suite: suite.to_owned(),
+            reason,
+        };
+        self.reporter.step(&format!(
+            "Fetching {} {} {suite} suite details...",
+            archive.name, archive.version
+        ));
+        let bytes = if self.options.offline {
+            self.cache
+                .get_keyed(&inrelease_key(&url))
+                .map_err(cache_error)?
+                .ok_or_else(|| CutError::NotCached(url.clone()))?
+        } else {
+            let bytes = self
+                .fetcher
+                .get_bytes(&url, None, 64 << 20)
+                .map_err(fetch_error)?;
+            self.downloaded
+                .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            bytes
+        };
+
+        let mut keys = Vec::new();
+        for name in &archive.public_keys {
+            let definition = &self.release.public_keys[name];
+            let key = PublicKey::from_armor(name, &definition.armor)
+                .map_err(|error| failed(error.to_string()))?;
+            keys.push(key);
+        }
+        let key_refs: Vec<&PublicKey> = keys.iter().collect();
+        let verified = verify_clearsigned(&bytes, &key_refs).map_err(|error: VerifyError| {
+            CutError::Verify {
+                archive: archive.name.clone(),
+                url: url.clone(),
+                reason: error.to_string(),
+            }
+        })?;
+        if !self.options.offline {
+            // Only a verified file is kept, for later offline cuts.
+            self.cache
+                .put_keyed(&inrelease_key(&url), &bytes)
+                .map_err(cache_error)?;
+        }
+        let info = ReleaseInfo::parse(verified.text(), suite)
+            .map_err(|error: IndexError| failed(error.to_string()))?;
+        let arch = self.options.arch.as_str();
+        if !info.architectures.is_empty() && !info.architectures.iter().any(|listed| listed == arch)
+        {
+            // The suite does not carry this architecture at all.
+            return Ok(Vec::new());
+        }
+        let inrelease_digest = crate::extract::root::hex(&Sha256::digest(&bytes));
+
+        let mut indexes = Vec::new();
+        for component in &archive.components {
+            if !info.components.iter().any(|listed| listed == component) {
+                return Err(failed(format!("archive has no component \"{component}\"")));
+            }
+            let index =
+                self.open_index(archive, &base, suite, component, &info, &inrelease_digest)?;
+            indexes.push((suite.to_owned(), component.clone(), index));
+        }
+        Ok(indexes)
+    }
+
+    /// The component's package index: the parsed table from the cache when this InRelease was
+    /// seen before, else `Packages.gz` fetched, checked against InRelease and parsed.
+    fn open_index(
+        &self,
+        archive: &Archive,
+        base: &str,
+        suite: &str,
+        component: &str,
+        info: &ReleaseInfo,
+        inrelease_digest: &str,
+    ) -> Result<PackageIndex, CutError> {
+        let arch = self.options.arch.as_str();
+        let failed = |reason: String| CutError::Archive {
+            archive: archive.name.clone(),
+            suite: suite.to_owned(),
+            reason,
+        };
+        let key_source = format!("{inrelease_digest} {component} {arch}");
+        let key = format!(
+            "packages-v1-{}",
+            crate::extract::root::hex(&Sha256::digest(key_source.as_bytes()))
+        );
+        if let Some(bytes) = self.cache.get_keyed(&key).map_err(cache_error)? {
+            if let Some(index) = PackageIndex::from_cached(bytes) {
+                return Ok(index);
+            }
+        }
+        let plain_path = format!("{component}/binary-{arch}/Packages");
+        let gz_path = format!("{plain_path}.gz");
+        let (gz_digest, gz_size) = info
+            .sha256
+            .get(&gz_path)
+            .ok_or_else(|| failed(format!("{gz_path} is missing from the InRelease digests")))?;
+        let (plain_digest, _) = info.sha256.get(&plain_path).ok_or_else(|| {
+            failed(format!(
+                "{plain_path} is missing from the InRelease digests"
+            ))
+        })?;
+        let url = format!("{base}dists/{suite}/{gz_path}");
+        self.reporter.step(&format!(
+            "Fetching index for {} {} {suite} {component} component...",
+            archive.name, archive.version
+        ));
+        let blob = self.fetch_blob(
+            &url,
+            gz_digest,
+            Some(*gz_size),
+            &format!("{suite}/{gz_path}"),
+        )?;
+
+        let file = std::fs::File::open(&blob)
+            .map_err(|error| CutError::Cache(format!("cannot open {}: {error}", blob.display())))?;
+        let mut hashing = HashingRead {
+            inner: flate2::read::GzDecoder::new(BufReader::new(file)),
+            hasher: Sha256::new(),
+        };
+        let index = PackageIndex::read(BufReader::new(&mut hashing), &url)
+            .map_err(|error| failed(error.to_string()))?;
+        std::io::copy(&mut hashing, &mut std::io::sink())
+            .map_err(|error| failed(format!("cannot read {url}: {error}")))?;
+        let actual = crate::extract::root::hex(&hashing.hasher.finalize());
+        if actual != *plain_digest {
+            return Err(CutError::Verify {
+                archive: archive.name.clone(),
+                url,
+                reason: format!(
+                    "decompressed Packages has SHA-256 {actual}, InRelease says {plain_digest}"
+                ),
+            });
+        }
+        self.cache
+            .put_keyed(&key, index.as_bytes())
+            .map_err(cache_error)?;
+        Ok(index)
+    }
+
+    /// The blob with this digest from the cache, or downloaded into it.
+    fn fetch_blob(
+        &self,
+        url: &str,
+        digest: &str,
+        size: Option<u64>,
+        name: &str,
+    ) -> Result<PathBuf, CutError> {
+        let digest = Digest::from_hex(digest)
+            .map_err(|error| CutError::Package(format!("{url}: {error}")))?;
+        if let Some(path) = self.cache.get(&digest, size, Verify::Size) {
+            return Ok(path);
+        }
+        if self.options.offline {
+            return Err(CutError::NotCached(url.to_owned()));
+        }
+        self.reporter.download_started(name, size.unwrap_or(0));
+        let result = self.cache.insert_with(url, &digest, size, |writer| {
+            self.fetcher
+                .fetch_to(url, None, writer, &|done, _| {
+                    self.reporter.download_progress(name, done)
+                })
+                .map(|bytes| {
+                    self.downloaded.fetch_add(bytes, Ordering::Relaxed);
+                })
+        });
+        self.reporter.download_finished(name);
+        result.map_err(|error| match error {
+            InsertError::Source(error) => fetch_error(error),
+            InsertError::Cache(error) => cache_error(error),
+        })
+    }
+
+    /// Downloads every package, `jobs` at a time; returns their cached paths in input order.
+    fn download_all(&self, packages: &[ChosenPackage]) -> Result<Vec<PathBuf>, CutError> {
+        let next = AtomicUsize::new(0);
+        let results: Mutex<Vec<Option<Result<PathBuf, CutError>>>> =
+            Mutex::new((0..packages.len()).map(|_| None).collect());
+        let workers = self.options.jobs.clamp(1, 16).min(packages.len().max(1));
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(package) = packages.get(index) else {
+                        break;
+                    };
+                    let result = self.fetch_blob(
+                        &package.url,
+                        &package.info.sha256,
+                        Some(package.info.size),
+                        &package.info.name,
+                    );
+                    let failed = result.is_err();
+                    if let Ok(mut results) = results.lock() {
+                        results[index] = Some(result);
+                    }
+                    if failed {
+                        // Stop handing out work; the first error is reported.
+                        next.store(packages.len(), Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        let results = results.into_inner().unwrap_or_default();
+        let mut paths = Vec::with_capacity(packages.len());
+        for (package, result) in packages.iter().zip(results) {
+            match result {
+                Some(Ok(path)) => paths.push(path),
+                Some(Err(error)) => return Err(error),
+                None => return Err(CutError::Fetch(format!("{}: not downloaded", package.url))),
+            }
+        }
+        Ok(paths)
+    }
+}
+
+struct HashingRead<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for HashingRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        self.hasher.update(&buf[..read]);
+        Ok(read)
+    }
+}
+
+impl From<DebError> for ExtractError {
+    fn from(error: DebError) -> ExtractError {
+        ExtractError::Read {
+            package: String::new(),
+            reason: error.to_string(),
+        }
+    }
+}
+
+/// Runs the extraction of one package over its cached .deb (read again for a second pass).
+fn extract_from_deb(
+    package: &str,
+    plan: &PackagePlan,
+    root: &Root,
+    deb: &std::path::Path,
+    installed: &mut BTreeMap<String, Installed>,
+) -> Result<(), ExtractError> {
+    let read_error = |reason: String| ExtractError::Read {
+        package: package.to_owned(),
+        reason,
+    };
+    let mut entries = |visit: &mut dyn FnMut(DataEntry<'_>) -> Result<(), ExtractError>| -> Result<(), ExtractError> {
+        let file = std::fs::File::open(deb).map_err(|error| read_error(format!("{}: {error}", deb.display())))?;
+        let reader = DebReader::new(BufReader::new(file)).map_err(|error| read_error(error.to_string()))?;
+        reader
+            .for_each_entry(|mut entry: crate::deb::DataEntry<'_>| -> Result<(), ExtractError> {
+                let name = String::from_utf8_lossy(entry.name()).into_owned();
+                let Some(path) = entry_path(&name) else {
+                    return Ok(());
+                };
+                let kind = match entry.kind() {
+                    crate::deb::EntryKind::Directory => EntryKind::Directory,
+                    crate::deb::EntryKind::File => EntryKind::File,
+                    crate::deb::EntryKind::Symlink { target } => EntryKind::Symlink(String::from_utf8_lossy(target).into_owned()),
+                    crate::deb::EntryKind::HardLink { target } => EntryKind::HardLink(String::from_utf8_lossy(target).into_owned()),
+                    crate::deb::EntryKind::Other(kind) => EntryKind::Other(*kind),
+                };
+                let mode = entry.mode();
+                visit(DataEntry {
+                    path,
+                    kind,
+                    mode,
+                    content: &mut entry,
+                })
+            })
+            .map_err(|error| match error {
+                ExtractError::Read { package: empty, reason } if empty.is_empty() => read_error(reason),
+                other => other,
+            })
+    };
+    extract_package(package, plan, root, &mut entries, installed)
+}
+
+/// Writes `manifest.wall` for every selected `generate: manifest` path.
+fn write_manifests(
+    selection: &Selection<'_>,
+    packages: &[ChosenPackage],
+    root: &Root,
+    installed: &BTreeMap<String, Installed>,
+    reporter: &dyn Reporter,
+) -> Result<(), CutError> {
+    let locations: BTreeSet<String> = selection
+        .slices
+        .iter()
+        .flat_map(|slice| slice.contents.iter())
+        .filter(|(_, info)| {
+            info.kind == PathKind::Generate && info.generate == Some(Generate::Manifest)
+        })
+        .map(|(path, _)| format!("{}manifest.wall", path.trim_end_matches("**")))
+        .collect();
+    if locations.is_empty() {
+        return Ok(());
+    }
+    let mut manifest = Manifest {
+        packages: packages
+            .iter()
+            .map(|package| ManifestPackage {
+                name: package.info.name.clone(),
+                version: package.info.version.clone(),
+                sha256: package.info.sha256.clone(),
+                arch: package.info.arch.clone(),
+            })
+            .collect(),
+        slices: selection.slices.iter().map(|slice| slice.key()).collect(),
+        paths: BTreeMap::new(),
+    };
+    for item in installed.values() {
+        let mut path = ManifestPath {
+            path: item.path.clone(),
+            mode: item.mode,
+            slices: item.slices.clone(),
+            ..ManifestPath::default()
+        };
+        match &item.kind {
+            InstalledKind::Directory => {
+                if !path.path.ends_with('/') {
+                    path.path.push('/');
+                }
+            }
+            InstalledKind::File { size, sha256 } => {
+                path.sha256 = Some(sha256.clone());
+                path.size = *size;
+            }
+            InstalledKind::Symlink { target } => {
+                path.path = path.path.trim_end_matches('/').to_owned();
+                path.link = Some(target.clone());
+                path.mode = 0o777;
+            }
+        }
+        manifest.paths.insert(path.path.clone(), path);
+    }
+    let generating: BTreeMap<String, BTreeSet<SliceKey>> = selection
+        .slices
+        .iter()
+        .flat_map(|slice| {
+            slice
+                .contents
+                .iter()
+                .filter(|(_, info)| info.kind == PathKind::Generate)
+                .map(move |(path, _)| {
+                    (
+                        format!("{}manifest.wall", path.trim_end_matches("**")),
+                        slice.key(),
+                    )
+                })
+        })
+        .fold(BTreeMap::new(), |mut map, (path, key)| {
+            map.entry(path).or_insert_with(BTreeSet::new).insert(key);
+            map
+        });
+    for (location, slices) in &generating {
+        manifest.paths.insert(
+            location.clone(),
+            ManifestPath {
+                path: location.clone(),
+                mode: 0o644,
+                slices: slices.clone(),
+                ..ManifestPath::default()
+            },
+        );
+    }
+    let bytes = manifest
+        .to_bytes()
+        .map_err(|error| CutError::Extract(format!("cannot compress the manifest: {error}")))?;
+    for location in &locations {
+        reporter.step(&format!("Generating manifest at {location}..."));
+        let rel = RelPath::new(location)
+            .ok_or_else(|| CutError::Extract(format!("invalid manifest path {location}")))?;
+        let root_error = |error: RootError| CutError::Extract(error.to_string());
+        for ancestor in rel.ancestors() {
+            if root.metadata(&ancestor).map_err(root_error)?.is_none() {
+                root.make_dir(&ancestor, 0o755, false).map_err(root_error)?;
+            }
+        }
+        root.write_file(&rel, &mut bytes.as_slice(), 0o644)
+            .map_err(root_error)?;
+    }
+    Ok(())
+}
