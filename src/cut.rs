@@ -25,7 +25,7 @@ use crate::deb::{DebError, DebReader};
 use crate::extract::root::{RelPath, Root, RootError};
 use crate::extract::{
     create_content, entry_path, extract_package, DataEntry, EntryKind, ExtractError, Installed,
-    InstalledKind, PackagePlan,
+    InstalledKind, PackagePlan, Visitor,
 };
 use crate::manifest::{Manifest, ManifestPackage, ManifestPath};
 use crate::release::{Arch, Archive, Generate, PathKind, Pro, Release, SliceKey};
@@ -208,6 +208,9 @@ pub fn cut(
     })
 }
 
+/// The indexes of one suite: (suite, component, index).
+type SuiteIndexes = Vec<(String, String, PackageIndex)>;
+
 struct Context<'a> {
     release: &'a Release,
     options: &'a CutOptions,
@@ -264,21 +267,20 @@ impl Context<'_> {
             .iter()
             .flat_map(|archive| archive.suites.iter().map(move |suite| (*archive, suite)))
             .collect();
-        let results: Vec<Result<Vec<(String, String, PackageIndex)>, CutError>> =
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = jobs
-                    .iter()
-                    .map(|(archive, suite)| scope.spawn(move || self.open_suite(archive, suite)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|handle| {
-                        handle.join().unwrap_or_else(|_| {
-                            Err(CutError::Cache("a worker thread panicked".to_owned()))
-                        })
+        let results: Vec<Result<SuiteIndexes, CutError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = jobs
+                .iter()
+                .map(|(archive, suite)| scope.spawn(move || self.open_suite(archive, suite)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| {
+                    handle.join().unwrap_or_else(|_| {
+                        Err(CutError::Cache("a worker thread panicked".to_owned()))
                     })
-                    .collect()
-            });
+                })
+                .collect()
+        });
         let mut opened: Vec<OpenedArchive> = Vec::new();
         for ((archive, _), result) in jobs.iter().zip(results) {
             let indexes = result?;
@@ -560,32 +562,43 @@ fn extract_from_deb(
         package: package.to_owned(),
         reason,
     };
-    let mut entries = |visit: &mut dyn FnMut(DataEntry<'_>) -> Result<(), ExtractError>| -> Result<(), ExtractError> {
-        let file = std::fs::File::open(deb).map_err(|error| read_error(format!("{}: {error}", deb.display())))?;
-        let reader = DebReader::new(BufReader::new(file)).map_err(|error| read_error(error.to_string()))?;
+    let mut entries = |visit: &mut Visitor<'_>| -> Result<(), ExtractError> {
+        let file = std::fs::File::open(deb)
+            .map_err(|error| read_error(format!("{}: {error}", deb.display())))?;
+        let reader =
+            DebReader::new(BufReader::new(file)).map_err(|error| read_error(error.to_string()))?;
         reader
-            .for_each_entry(|mut entry: crate::deb::DataEntry<'_>| -> Result<(), ExtractError> {
-                let name = String::from_utf8_lossy(entry.name()).into_owned();
-                let Some(path) = entry_path(&name) else {
-                    return Ok(());
-                };
-                let kind = match entry.kind() {
-                    crate::deb::EntryKind::Directory => EntryKind::Directory,
-                    crate::deb::EntryKind::File => EntryKind::File,
-                    crate::deb::EntryKind::Symlink { target } => EntryKind::Symlink(String::from_utf8_lossy(target).into_owned()),
-                    crate::deb::EntryKind::HardLink { target } => EntryKind::HardLink(String::from_utf8_lossy(target).into_owned()),
-                    crate::deb::EntryKind::Other(kind) => EntryKind::Other(*kind),
-                };
-                let mode = entry.mode();
-                visit(DataEntry {
-                    path,
-                    kind,
-                    mode,
-                    content: &mut entry,
-                })
-            })
+            .for_each_entry(
+                |mut entry: crate::deb::DataEntry<'_>| -> Result<(), ExtractError> {
+                    let name = String::from_utf8_lossy(entry.name()).into_owned();
+                    let Some(path) = entry_path(&name) else {
+                        return Ok(());
+                    };
+                    let kind = match entry.kind() {
+                        crate::deb::EntryKind::Directory => EntryKind::Directory,
+                        crate::deb::EntryKind::File => EntryKind::File,
+                        crate::deb::EntryKind::Symlink { target } => {
+                            EntryKind::Symlink(String::from_utf8_lossy(target).into_owned())
+                        }
+                        crate::deb::EntryKind::HardLink { target } => {
+                            EntryKind::HardLink(String::from_utf8_lossy(target).into_owned())
+                        }
+                        crate::deb::EntryKind::Other(kind) => EntryKind::Other(*kind),
+                    };
+                    let mode = entry.mode();
+                    visit(DataEntry {
+                        path,
+                        kind,
+                        mode,
+                        content: &mut entry,
+                    })
+                },
+            )
             .map_err(|error| match error {
-                ExtractError::Read { package: empty, reason } if empty.is_empty() => read_error(reason),
+                ExtractError::Read {
+                    package: empty,
+                    reason,
+                } if empty.is_empty() => read_error(reason),
                 other => other,
             })
     };

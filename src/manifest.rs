@@ -197,7 +197,7 @@ mod tests {
         );
         assert_eq!(
             manifest.to_jsonwall(),
-            "{\"jsonwall\":\"1.0\",\"schema\":\"1.0\",\"count\":9}\n\
+            "{\"jsonwall\":\"1.0\",\"schema\":\"1.0\",\"count\":10}\n\
 {\"kind\":\"content\",\"slice\":\"base-files_bin\",\"path\":\"/bin\"}\n\
 {\"kind\":\"content\",\"slice\":\"base-files_bin\",\"path\":\"/etc/group\"}\n\
 {\"kind\":\"content\",\"slice\":\"base-files_tmp\",\"path\":\"/tmp/\"}\n\

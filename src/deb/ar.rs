@@ -7,7 +7,8 @@
 //!
 //! Only the name and the size matter to a `.deb` (dpkg ignores the rest too), so mtime, owner and
 //! mode are not parsed. GNU symbol tables (`/`) and long-name tables (`//`) are returned as
-//! ordinary members under those names; a `.deb` has neither.
+//! ordinary members under those names, and GNU long names stay unresolved (`/123`): a `.deb`
+//! has none of them, and resolving one would mean holding the table in memory.
 
 use std::io::{self, Read};
 
@@ -45,7 +46,7 @@ pub(crate) struct ArReader<R> {
 }
 
 /// What a member header said, plus where it was.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 struct MemberInfo {
     name: Vec<u8>,
     /// Size of the body, after taking out a BSD long name.

@@ -128,7 +128,7 @@ fn chain(error: &io::Error) -> String {
 }
 
 /// Bytes from the package as text for an error message; quote it with `{:?}`.
-pub(crate) fn lossy(bytes: &[u8]) -> String {
+fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 

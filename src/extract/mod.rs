@@ -107,6 +107,15 @@ struct Target {
     mode: u32,
 }
 
+/// Visits a package's `data.tar` entries in archive order.
+pub(crate) type Visitor<'v> = dyn FnMut(DataEntry<'_>) -> Result<(), ExtractError> + 'v;
+
+/// Walks a package's `data.tar`, calling the visitor for each entry; callable more than once.
+pub(crate) type EntrySource<'s> = dyn FnMut(&mut Visitor<'_>) -> Result<(), ExtractError> + 's;
+
+/// Hard links waiting for their target: target path → (link path, slices, mode).
+type PendingLinks = BTreeMap<String, Vec<(String, BTreeSet<SliceKey>, u32)>>;
+
 /// What one package must provide.
 #[derive(Debug, Default)]
 pub(crate) struct PackagePlan {
@@ -179,9 +188,7 @@ pub(crate) fn extract_package(
     package: &str,
     plan: &PackagePlan,
     root: &Root,
-    entries: &mut dyn FnMut(
-        &mut dyn FnMut(DataEntry<'_>) -> Result<(), ExtractError>,
-    ) -> Result<(), ExtractError>,
+    entries: &mut EntrySource<'_>,
     installed: &mut BTreeMap<String, Installed>,
 ) -> Result<(), ExtractError> {
     if plan.is_empty() {
@@ -195,8 +202,7 @@ pub(crate) fn extract_package(
     let mut made_parents: BTreeSet<String> = BTreeSet::new();
     let mut matched: BTreeSet<String> = BTreeSet::new();
     // Hard links whose target is not in the root yet: target → links to create.
-    let mut pending_links: BTreeMap<String, Vec<(String, BTreeSet<SliceKey>, u32)>> =
-        BTreeMap::new();
+    let mut pending_links = PendingLinks::new();
 
     entries(&mut |entry| {
         if entry.kind == EntryKind::Directory {
@@ -348,10 +354,8 @@ pub(crate) fn extract_package(
 fn resolve_pending_links(
     package: &str,
     root: &Root,
-    entries: &mut dyn FnMut(
-        &mut dyn FnMut(DataEntry<'_>) -> Result<(), ExtractError>,
-    ) -> Result<(), ExtractError>,
-    pending: &mut BTreeMap<String, Vec<(String, BTreeSet<SliceKey>, u32)>>,
+    entries: &mut EntrySource<'_>,
+    pending: &mut PendingLinks,
     installed: &mut BTreeMap<String, Installed>,
 ) -> Result<(), ExtractError> {
     let root_error = |source| ExtractError::Root {
