@@ -5,8 +5,11 @@
 //! content-addressed cache, hash checked while streaming) → extract in selection order →
 //! create the content slices define → write manifests.
 
+// A cut fails once, so the size of its error type costs nothing worth boxing for.
+#![allow(clippy::result_large_err)]
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufReader, Read};
+use std::io::BufReader;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -21,7 +24,7 @@ use crate::archive::inrelease::{verify_clearsigned, PublicKey, VerifyError};
 use crate::archive::select::{
     choose, default_base_url, ChosenPackage, OpenedArchive, SelectPackageError,
 };
-use crate::deb::{DebError, DebReader};
+use crate::deb::{DebError, DebReader, HashingReader};
 use crate::extract::root::{RelPath, Root, RootError};
 use crate::extract::{
     create_content, entry_path, extract_package, DataEntry, EntryKind, ExtractError, Installed,
@@ -33,33 +36,33 @@ use crate::resolve::{select, SelectError, Selection};
 
 /// How to cut.
 #[derive(Clone, Debug)]
-pub struct CutOptions {
-    pub root: PathBuf,
-    pub arch: Arch,
-    pub cache_dir: PathBuf,
+pub(crate) struct CutOptions {
+    pub(crate) root: PathBuf,
+    pub(crate) arch: Arch,
+    pub(crate) cache_dir: PathBuf,
     /// Base URL per archive name, overriding `url:` and the defaults.
-    pub archive_urls: BTreeMap<String, String>,
+    pub(crate) archive_urls: BTreeMap<String, String>,
     /// Use only what the cache holds; fail rather than touch the network.
-    pub offline: bool,
+    pub(crate) offline: bool,
     /// Downloads at once.
-    pub jobs: usize,
+    pub(crate) jobs: usize,
 }
 
 /// What the cut did.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CutSummary {
-    pub packages: usize,
-    pub slices: usize,
+pub(crate) struct CutSummary {
+    pub(crate) packages: usize,
+    pub(crate) slices: usize,
     /// Paths the slices installed (files, directories and links).
-    pub paths: usize,
+    pub(crate) paths: usize,
     /// Bytes of regular files written.
-    pub bytes: u64,
+    pub(crate) bytes: u64,
     /// Bytes downloaded (zero on a warm cut).
-    pub downloaded: u64,
+    pub(crate) downloaded: u64,
 }
 
 /// Progress, for the command line to show as it likes. Library code never prints.
-pub trait Reporter: Sync {
+pub(crate) trait Reporter: Sync {
     /// A step worth a line in a build log.
     fn step(&self, _text: &str) {}
     /// Something the user should know that does not stop the cut.
@@ -71,73 +74,76 @@ pub trait Reporter: Sync {
     fn download_finished(&self, _name: &str) {}
 }
 
-/// A reporter that says nothing.
-pub struct Silent;
-
-impl Reporter for Silent {}
-
 /// Why a cut stopped.
 #[derive(Debug, thiserror::Error)]
-pub enum CutError {
+pub(crate) enum CutError {
     #[error(transparent)]
     Select(#[from] SelectError),
-    #[error("{0}")]
-    Root(String),
-    #[error("{0}")]
-    Cache(String),
-    #[error("{0}")]
-    Fetch(String),
-    #[error("archive \"{archive}\": {url}: {reason}")]
+    #[error(transparent)]
+    Root(#[from] RootError),
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error("archive \"{archive}\": {url}: {source}")]
     Verify {
         archive: String,
         url: String,
+        source: VerifyError,
+    },
+    #[error("archive \"{archive}\": {url}: decompressed Packages has SHA-256 {actual}, InRelease says {expected}")]
+    IndexDigest {
+        archive: String,
+        url: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("archive \"{archive}\": cannot use public key \"{key}\": {reason}")]
+    Key {
+        archive: String,
+        key: String,
         reason: String,
     },
-    #[error("archive \"{archive}\" suite {suite}: {reason}")]
-    Archive {
+    #[error("archive \"{archive}\" suite {suite}: {source}")]
+    Index {
         archive: String,
         suite: String,
-        reason: String,
+        source: IndexError,
     },
-    #[error("{0}")]
-    Package(String),
-    #[error("{0}")]
-    Extract(String),
+    #[error("archive \"{archive}\" suite {suite}: {problem}")]
+    Suite {
+        archive: String,
+        suite: String,
+        problem: String,
+    },
+    #[error(transparent)]
+    Package(#[from] SelectPackageError),
+    #[error(transparent)]
+    Extract(#[from] ExtractError),
     #[error("offline: {0} is not in the cache; run the cut once without --offline")]
     NotCached(String),
-    #[error("no archive could be opened: {0}")]
-    NoArchive(String),
+    #[error("no archive could be opened: every archive of the release was skipped")]
+    NoArchive,
+    #[error("cannot read the cached file {path}: {reason}")]
+    CachedFile { path: PathBuf, reason: String },
+    #[error("cannot write the manifest {path}: {reason}")]
+    Manifest { path: String, reason: String },
 }
 
 impl CutError {
     /// Whether the input or the archive said no (exit status 1), as opposed to a failure of the
     /// machine (exit status 2).
-    pub fn is_user_error(&self) -> bool {
-        !matches!(self, CutError::Cache(_))
+    pub(crate) fn is_user_error(&self) -> bool {
+        match self {
+            CutError::Cache(error) => matches!(error, CacheError::HashMismatch { .. }),
+            CutError::Root(_) | CutError::CachedFile { .. } | CutError::Manifest { .. } => false,
+            _ => true,
+        }
     }
-}
-
-fn fetch_error(error: FetchError) -> CutError {
-    CutError::Fetch(error.to_string())
-}
-
-fn cache_error(error: CacheError) -> CutError {
-    match error {
-        CacheError::HashMismatch { .. } => CutError::Verify {
-            archive: String::new(),
-            url: String::new(),
-            reason: error.to_string(),
-        },
-        other => CutError::Cache(format!("{other}: {}", source_text(&other))),
-    }
-}
-
-fn source_text(error: &dyn std::error::Error) -> String {
-    error.source().map(ToString::to_string).unwrap_or_default()
 }
 
 /// Cuts `slices` of `release` into `options.root`.
-pub fn cut(
+pub(crate) fn cut(
     release: &Release,
     slices: &[SliceKey],
     options: &CutOptions,
@@ -146,9 +152,9 @@ pub fn cut(
     let started = Instant::now();
     let selection = select(release, slices, options.arch)?;
     // The root is checked before any download (chisel finds a missing root last).
-    let root = Root::create(&options.root).map_err(|error| CutError::Root(error.to_string()))?;
-    let cache = Cache::open(&options.cache_dir).map_err(cache_error)?;
-    let fetcher = Fetcher::new(FetchOptions::default()).map_err(fetch_error)?;
+    let root = Root::create(&options.root)?;
+    let cache = Cache::open(&options.cache_dir).map_err(CutError::from)?;
+    let fetcher = Fetcher::new(FetchOptions::default()).map_err(CutError::from)?;
     let context = Context {
         release,
         options,
@@ -171,9 +177,7 @@ pub fn cut(
             .packages
             .get(*name)
             .and_then(|package| package.archive.as_deref());
-        let package = choose(&archives, name, pin)
-            .map_err(|error: SelectPackageError| CutError::Package(error.to_string()))?;
-        chosen.push(package);
+        chosen.push(choose(&archives, name, pin)?);
     }
     let debs = context.download_all(&chosen)?;
 
@@ -184,11 +188,9 @@ pub fn cut(
             package.info.name
         ));
         let plan = PackagePlan::new(&selection, &package.info.name);
-        extract_from_deb(&package.info.name, &plan, &root, deb, &mut installed)
-            .map_err(|error| CutError::Extract(error.to_string()))?;
+        extract_from_deb(package, &plan, &root, deb, &mut installed)?;
     }
-    create_content(&selection, &root, &mut installed)
-        .map_err(|error| CutError::Extract(error.to_string()))?;
+    create_content(&selection, &root, &mut installed)?;
     write_manifests(&selection, &chosen, &root, &installed, reporter)?;
 
     let bytes = installed
@@ -275,9 +277,9 @@ impl Context<'_> {
             handles
                 .into_iter()
                 .map(|handle| {
-                    handle.join().unwrap_or_else(|_| {
-                        Err(CutError::Cache("a worker thread panicked".to_owned()))
-                    })
+                    handle
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
                 })
                 .collect()
         });
@@ -297,22 +299,18 @@ impl Context<'_> {
             }
         }
         if opened.is_empty() {
-            return Err(CutError::NoArchive("every archive was skipped".to_owned()));
+            return Err(CutError::NoArchive);
         }
         Ok(opened)
     }
 
-    fn open_suite(
-        &self,
-        archive: &Archive,
-        suite: &str,
-    ) -> Result<Vec<(String, String, PackageIndex)>, CutError> {
+    fn open_suite(&self, archive: &Archive, suite: &str) -> Result<SuiteIndexes, CutError> {
         let base = self.base_url(archive);
         let url = format!("{base}dists/{suite}/InRelease");
-        let failed = |reason: String| CutError::Archive {
+        let index_error = |source| CutError::Index {
             archive: archive.name.clone(),
             suite: suite.to_owned(),
-            reason,
+            source,
         };
         self.reporter.step(&format!(
             "Fetching {} {} {suite} suite details...",
@@ -320,14 +318,10 @@ impl Context<'_> {
         ));
         let bytes = if self.options.offline {
             self.cache
-                .get_keyed(&inrelease_key(&url))
-                .map_err(cache_error)?
+                .get_keyed(&inrelease_key(&url))?
                 .ok_or_else(|| CutError::NotCached(url.clone()))?
         } else {
-            let bytes = self
-                .fetcher
-                .get_bytes(&url, None, 64 << 20)
-                .map_err(fetch_error)?;
+            let bytes = self.fetcher.get_bytes(&url, None, 64 << 20)?;
             self.downloaded
                 .fetch_add(bytes.len() as u64, Ordering::Relaxed);
             bytes
@@ -336,26 +330,26 @@ impl Context<'_> {
         let mut keys = Vec::new();
         for name in &archive.public_keys {
             let definition = &self.release.public_keys[name];
-            let key = PublicKey::from_armor(name, &definition.armor)
-                .map_err(|error| failed(error.to_string()))?;
+            let key =
+                PublicKey::from_armor(name, &definition.armor).map_err(|error| CutError::Key {
+                    archive: archive.name.clone(),
+                    key: name.clone(),
+                    reason: error.to_string(),
+                })?;
             keys.push(key);
         }
         let key_refs: Vec<&PublicKey> = keys.iter().collect();
-        let verified = verify_clearsigned(&bytes, &key_refs).map_err(|error: VerifyError| {
-            CutError::Verify {
+        let verified =
+            verify_clearsigned(&bytes, &key_refs).map_err(|source| CutError::Verify {
                 archive: archive.name.clone(),
                 url: url.clone(),
-                reason: error.to_string(),
-            }
-        })?;
+                source,
+            })?;
         if !self.options.offline {
             // Only a verified file is kept, for later offline cuts.
-            self.cache
-                .put_keyed(&inrelease_key(&url), &bytes)
-                .map_err(cache_error)?;
+            self.cache.put_keyed(&inrelease_key(&url), &bytes)?;
         }
-        let info = ReleaseInfo::parse(verified.text(), suite)
-            .map_err(|error: IndexError| failed(error.to_string()))?;
+        let info = ReleaseInfo::parse(verified.text(), suite).map_err(index_error)?;
         let arch = self.options.arch.as_str();
         if !info.architectures.is_empty() && !info.architectures.iter().any(|listed| listed == arch)
         {
@@ -367,7 +361,11 @@ impl Context<'_> {
         let mut indexes = Vec::new();
         for component in &archive.components {
             if !info.components.iter().any(|listed| listed == component) {
-                return Err(failed(format!("archive has no component \"{component}\"")));
+                return Err(CutError::Suite {
+                    archive: archive.name.clone(),
+                    suite: suite.to_owned(),
+                    problem: format!("archive has no component \"{component}\""),
+                });
             }
             let index =
                 self.open_index(archive, &base, suite, component, &info, &inrelease_digest)?;
@@ -388,32 +386,33 @@ impl Context<'_> {
         inrelease_digest: &str,
     ) -> Result<PackageIndex, CutError> {
         let arch = self.options.arch.as_str();
-        let failed = |reason: String| CutError::Archive {
+        let index_error = |source| CutError::Index {
             archive: archive.name.clone(),
             suite: suite.to_owned(),
-            reason,
+            source,
         };
         let key_source = format!("{inrelease_digest} {component} {arch}");
         let key = format!(
             "packages-v1-{}",
             crate::extract::root::hex(&Sha256::digest(key_source.as_bytes()))
         );
-        if let Some(bytes) = self.cache.get_keyed(&key).map_err(cache_error)? {
+        if let Some(bytes) = self.cache.get_keyed(&key)? {
             if let Some(index) = PackageIndex::from_cached(bytes) {
                 return Ok(index);
             }
         }
         let plain_path = format!("{component}/binary-{arch}/Packages");
         let gz_path = format!("{plain_path}.gz");
-        let (gz_digest, gz_size) = info
+        let missing = |path: &str| CutError::Suite {
+            archive: archive.name.clone(),
+            suite: suite.to_owned(),
+            problem: format!("{path} is missing from the InRelease digests"),
+        };
+        let (gz_digest, gz_size) = info.sha256.get(&gz_path).ok_or_else(|| missing(&gz_path))?;
+        let (plain_digest, _) = info
             .sha256
-            .get(&gz_path)
-            .ok_or_else(|| failed(format!("{gz_path} is missing from the InRelease digests")))?;
-        let (plain_digest, _) = info.sha256.get(&plain_path).ok_or_else(|| {
-            failed(format!(
-                "{plain_path} is missing from the InRelease digests"
-            ))
-        })?;
+            .get(&plain_path)
+            .ok_or_else(|| missing(&plain_path))?;
         let url = format!("{base}dists/{suite}/{gz_path}");
         self.reporter.step(&format!(
             "Fetching index for {} {} {suite} {component} component...",
@@ -426,29 +425,24 @@ impl Context<'_> {
             &format!("{suite}/{gz_path}"),
         )?;
 
-        let file = std::fs::File::open(&blob)
-            .map_err(|error| CutError::Cache(format!("cannot open {}: {error}", blob.display())))?;
-        let mut hashing = HashingRead {
-            inner: flate2::read::GzDecoder::new(BufReader::new(file)),
-            hasher: Sha256::new(),
+        let cached_error = |error: std::io::Error| CutError::CachedFile {
+            path: blob.clone(),
+            reason: error.to_string(),
         };
-        let index = PackageIndex::read(BufReader::new(&mut hashing), &url)
-            .map_err(|error| failed(error.to_string()))?;
-        std::io::copy(&mut hashing, &mut std::io::sink())
-            .map_err(|error| failed(format!("cannot read {url}: {error}")))?;
-        let actual = crate::extract::root::hex(&hashing.hasher.finalize());
+        let file = std::fs::File::open(&blob).map_err(cached_error)?;
+        let mut hashing = HashingReader::new(flate2::read::GzDecoder::new(BufReader::new(file)));
+        let index = PackageIndex::read(BufReader::new(&mut hashing), &url).map_err(index_error)?;
+        std::io::copy(&mut hashing, &mut std::io::sink()).map_err(cached_error)?;
+        let actual = crate::extract::root::hex(&hashing.finish().0);
         if actual != *plain_digest {
-            return Err(CutError::Verify {
+            return Err(CutError::IndexDigest {
                 archive: archive.name.clone(),
                 url,
-                reason: format!(
-                    "decompressed Packages has SHA-256 {actual}, InRelease says {plain_digest}"
-                ),
+                expected: plain_digest.clone(),
+                actual,
             });
         }
-        self.cache
-            .put_keyed(&key, index.as_bytes())
-            .map_err(cache_error)?;
+        self.cache.put_keyed(&key, index.as_bytes())?;
         Ok(index)
     }
 
@@ -460,8 +454,11 @@ impl Context<'_> {
         size: Option<u64>,
         name: &str,
     ) -> Result<PathBuf, CutError> {
-        let digest = Digest::from_hex(digest)
-            .map_err(|error| CutError::Package(format!("{url}: {error}")))?;
+        let digest = Digest::from_hex(digest).map_err(|error| CutError::Suite {
+            archive: String::new(),
+            suite: String::new(),
+            problem: format!("{url}: {error}"),
+        })?;
         if let Some(path) = self.cache.get(&digest, size, Verify::Size) {
             return Ok(path);
         }
@@ -480,8 +477,8 @@ impl Context<'_> {
         });
         self.reporter.download_finished(name);
         result.map_err(|error| match error {
-            InsertError::Source(error) => fetch_error(error),
-            InsertError::Cache(error) => cache_error(error),
+            InsertError::Source(error) => CutError::from(error),
+            InsertError::Cache(error) => CutError::from(error),
         })
     }
 
@@ -521,23 +518,15 @@ impl Context<'_> {
             match result {
                 Some(Ok(path)) => paths.push(path),
                 Some(Err(error)) => return Err(error),
-                None => return Err(CutError::Fetch(format!("{}: not downloaded", package.url))),
+                None => {
+                    return Err(CutError::CachedFile {
+                        path: PathBuf::from(&package.url),
+                        reason: "not downloaded".to_owned(),
+                    })
+                }
             }
         }
         Ok(paths)
-    }
-}
-
-struct HashingRead<R> {
-    inner: R,
-    hasher: Sha256,
-}
-
-impl<R: Read> Read for HashingRead<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let read = self.inner.read(buf)?;
-        self.hasher.update(&buf[..read]);
-        Ok(read)
     }
 }
 
@@ -551,23 +540,30 @@ impl From<DebError> for ExtractError {
 }
 
 /// Runs the extraction of one package over its cached .deb (read again for a second pass).
+///
+/// The cache hands out a hit after a size check only; the package is hashed here as it is read,
+/// so a cached file that changed since it was verified is caught before its content is trusted
+/// any further (chisel never re-hashes a hit).
 fn extract_from_deb(
-    package: &str,
+    package: &ChosenPackage,
     plan: &PackagePlan,
     root: &Root,
     deb: &std::path::Path,
     installed: &mut BTreeMap<String, Installed>,
 ) -> Result<(), ExtractError> {
+    let name = package.info.name.as_str();
     let read_error = |reason: String| ExtractError::Read {
-        package: package.to_owned(),
+        package: name.to_owned(),
         reason,
     };
+    let mut passes = 0;
     let mut entries = |visit: &mut Visitor<'_>| -> Result<(), ExtractError> {
+        passes += 1;
         let file = std::fs::File::open(deb)
             .map_err(|error| read_error(format!("{}: {error}", deb.display())))?;
-        let reader =
-            DebReader::new(BufReader::new(file)).map_err(|error| read_error(error.to_string()))?;
-        reader
+        let mut hashing = HashingReader::new(BufReader::new(file));
+        let reader = DebReader::new(&mut hashing).map_err(|error| read_error(error.to_string()))?;
+        let walked = reader
             .for_each_entry(
                 |mut entry: crate::deb::DataEntry<'_>| -> Result<(), ExtractError> {
                     let name = String::from_utf8_lossy(entry.name()).into_owned();
@@ -600,9 +596,26 @@ fn extract_from_deb(
                     reason,
                 } if empty.is_empty() => read_error(reason),
                 other => other,
-            })
+            });
+        walked?;
+        if passes > 1 {
+            return Ok(());
+        }
+        std::io::copy(&mut hashing, &mut std::io::sink())
+            .map_err(|error| read_error(format!("{}: {error}", deb.display())))?;
+        let (digest, _) = hashing.finish();
+        let actual = crate::extract::root::hex(&digest);
+        if actual != package.info.sha256 {
+            return Err(ExtractError::Corrupt {
+                package: name.to_owned(),
+                path: deb.display().to_string(),
+                expected: package.info.sha256.clone(),
+                actual,
+            });
+        }
+        Ok(())
     };
-    extract_package(package, plan, root, &mut entries, installed)
+    extract_package(name, plan, root, &mut entries, installed)
 }
 
 /// Writes `manifest.wall` for every selected `generate: manifest` path.
@@ -693,14 +706,20 @@ fn write_manifests(
             },
         );
     }
-    let bytes = manifest
-        .to_bytes()
-        .map_err(|error| CutError::Extract(format!("cannot compress the manifest: {error}")))?;
+    let bytes = manifest.to_bytes().map_err(|error| CutError::Manifest {
+        path: String::new(),
+        reason: format!("cannot compress: {error}"),
+    })?;
     for location in &locations {
         reporter.step(&format!("Generating manifest at {location}..."));
-        let rel = RelPath::new(location)
-            .ok_or_else(|| CutError::Extract(format!("invalid manifest path {location}")))?;
-        let root_error = |error: RootError| CutError::Extract(error.to_string());
+        let rel = RelPath::new(location).ok_or_else(|| CutError::Manifest {
+            path: location.clone(),
+            reason: "not a plain path".to_owned(),
+        })?;
+        let root_error = |error: RootError| CutError::Manifest {
+            path: location.clone(),
+            reason: error.to_string(),
+        };
         for ancestor in rel.ancestors() {
             if root.metadata(&ancestor).map_err(root_error)?.is_none() {
                 root.make_dir(&ancestor, 0o755, false).map_err(root_error)?;

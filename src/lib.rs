@@ -28,15 +28,16 @@
 pub(crate) mod archive;
 pub mod bundled;
 pub mod cli;
-pub mod cut;
-#[allow(dead_code, reason = "used by cut, in progress")]
+pub(crate) mod cut;
+#[allow(
+    dead_code,
+    reason = "reading a package's control file is for `kerf draft`, a later issue"
+)]
 pub(crate) mod deb;
-#[allow(dead_code, reason = "used by cut, in progress")]
 pub(crate) mod extract;
 pub mod find;
 pub(crate) mod glob;
 pub mod info;
-#[allow(dead_code, reason = "used by cut, in progress")]
 pub(crate) mod manifest;
 pub mod release;
 pub mod resolve;

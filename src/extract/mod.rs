@@ -64,6 +64,13 @@ pub(crate) enum ExtractError {
     },
     #[error("cannot extract from package \"{package}\": {source}")]
     Root { package: String, source: RootError },
+    #[error("cannot extract from package \"{package}\": the cached file {path} has SHA-256 {actual}, the archive says {expected}; it changed after it was verified, delete it and cut again")]
+    Corrupt {
+        package: String,
+        path: String,
+        expected: String,
+        actual: String,
+    },
     #[error("cannot read package \"{package}\": {reason}")]
     Read { package: String, reason: String },
 }

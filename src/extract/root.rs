@@ -108,6 +108,7 @@ impl Root {
         Ok(Root { dir })
     }
 
+    #[cfg(test)]
     pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
@@ -285,12 +286,6 @@ impl Root {
         } else {
             fs::remove_file(&host).map_err(self.io("remove", path))
         }
-    }
-
-    /// Reads a regular file of the root (for copies that need the content twice).
-    pub(crate) fn open(&self, path: &RelPath) -> Result<fs::File, RootError> {
-        let host = self.host_path(path)?;
-        fs::File::open(host).map_err(self.io("open", path))
     }
 }
 
