@@ -13,6 +13,7 @@ use super::model::{
     valid_package_name, valid_slice_name, Arch, ArchSet, Archive, Date, EssentialInfo, Format,
     Generate, Maintenance, Package, PathInfo, PathKind, Pro, PublicKeyDef, Slice, SliceKey, Until,
 };
+use crate::archive::inrelease::{KeyError, PublicKey};
 
 /// Parser settings shared by every file: chisel's YAML library reads `0755` as octal and refuses
 /// duplicate keys; aliases are bounded so a hostile file cannot expand without limit.
@@ -373,6 +374,10 @@ pub(crate) fn parse_chisel_yaml(text: &str) -> Result<ChiselYaml, Vec<ReleaseErr
             ));
             continue;
         };
+        // A bad key is still a defined one: archives naming it get no second error.
+        if let Err(kind) = check_public_key(&name.value, &id, &armor) {
+            errors.push(at_key(CHISEL_YAML, &name, kind));
+        }
         public_keys.insert(
             name.value.clone(),
             PublicKeyDef {
@@ -511,6 +516,30 @@ pub(crate) fn parse_chisel_yaml(text: &str) -> Result<ChiselYaml, Vec<ReleaseErr
             notices,
         }),
         _ => Err(errors),
+    }
+}
+
+/// The armour must hold exactly one public key, whose long ID is the declared `id`.
+fn check_public_key(name: &str, id: &str, armor: &str) -> Result<(), ErrorKind> {
+    let key = PublicKey::from_armor(name, armor).map_err(key_error)?;
+    key.check_id(id).map_err(key_error)
+}
+
+fn key_error(error: KeyError) -> ErrorKind {
+    match error {
+        KeyError::Decode { name, reason } => ErrorKind::PublicKeyDecode {
+            name,
+            reason: reason.to_string(),
+        },
+        KeyError::IncorrectId {
+            name,
+            expected,
+            actual,
+        } => ErrorKind::PublicKeyId {
+            name,
+            expected,
+            actual,
+        },
     }
 }
 

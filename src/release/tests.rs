@@ -68,21 +68,30 @@ fn loaded(result: Result<Release, ReleaseErrors>) -> Release {
     }
 }
 
+/// A real public key made for the tests (ed25519, no secret key kept), and its long ID.
+const TEST_KEY_ARMOR: &str = include_str!("../../tests/data/test-key.asc");
+const TEST_KEY_ID: &str = "1A0E304BEEDCF2EB";
+
+/// `armor` as the body of a YAML literal block indented by `indent` spaces.
+fn armor_block(armor: &str, indent: usize) -> String {
+    armor
+        .lines()
+        .map(|line| format!("{}{line}\n", " ".repeat(indent)))
+        .collect()
+}
+
 /// The default `public-keys` block; appended at the end of chisel.yaml so that it does not
 /// move the line numbers of what comes before.
-const PUBLIC_KEYS: &str = "
-    public-keys:
-      test-key:
-        id: 871920D1991BC93C
-        armor: |
-          -----BEGIN PGP PUBLIC KEY BLOCK-----
-          placeholder: the loader does not decode the armor yet
-          -----END PGP PUBLIC KEY BLOCK-----
-";
+fn public_keys() -> String {
+    format!(
+        "public-keys:\n  test-key:\n    id: {TEST_KEY_ID}\n    armor: |\n{}",
+        armor_block(TEST_KEY_ARMOR, 6)
+    )
+}
 
 /// `text` (a chisel.yaml without keys) followed by the default `public-keys` block.
 fn with_keys(text: &str) -> String {
-    dedent(text) + &dedent(PUBLIC_KEYS)
+    dedent(text) + &public_keys()
 }
 
 /// A minimal valid chisel.yaml of the given format: one archive `ubuntu`, one key, and a
@@ -134,7 +143,7 @@ fn chisel_archives(format: &str, archives: &[(&str, &str)]) -> String {
             "  {name}: {{version: 24.04, suites: [noble], components: [main], public-keys: [test-key]{extra}}}\n"
         ));
     }
-    text + &dedent(PUBLIC_KEYS)
+    text + &public_keys()
 }
 
 /// The priority of each archive of a release that loaded.
@@ -235,13 +244,8 @@ fn minimal_release_loads_in_every_format() {
         );
         let key = &got.public_keys["test-key"];
         assert_eq!(key.name, "test-key");
-        assert_eq!(key.id, "871920D1991BC93C");
-        assert_eq!(
-            key.armor,
-            "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\
-             placeholder: the loader does not decode the armor yet\n\
-             -----END PGP PUBLIC KEY BLOCK-----\n"
-        );
+        assert_eq!(key.id, TEST_KEY_ID);
+        assert_eq!(key.armor, TEST_KEY_ARMOR);
         assert_eq!(got.notices, Vec::<String>::new());
 
         let package = &got.packages["mypkg"];
@@ -875,7 +879,7 @@ fn archive_url_extension_must_be_http() {
 fn with_maintenance(maintenance: &str) -> String {
     format!(
         "format: v1\n{maintenance}archives:\n  ubuntu: {{version: 24.04, suites: [noble], components: [main], public-keys: [test-key]}}\n"
-    ) + &dedent(PUBLIC_KEYS)
+    ) + &public_keys()
 }
 
 #[test]
@@ -953,7 +957,7 @@ fn maintenance_defaults_come_from_the_ubuntu_archive_version() {
     let chisel = |name: &str, version: &str| {
         format!(
             "format: v1\narchives:\n  {name}: {{version: {version}, suites: [noble], components: [main], public-keys: [test-key]}}\n"
-        ) + &dedent(PUBLIC_KEYS)
+        ) + &public_keys()
     };
     let got = loaded(release(&chisel("ubuntu", "24.04"), &[]));
     assert_eq!(
@@ -1033,7 +1037,7 @@ fn unknown_fields_are_ignored_everywhere() {
             ..copy()
         }
     );
-    assert_eq!(got.public_keys["test-key"].id, "871920D1991BC93C");
+    assert_eq!(got.public_keys["test-key"].id, TEST_KEY_ID);
 }
 
 #[test]
@@ -2971,4 +2975,39 @@ fn mangled_corpus_files_never_panic() {
     assert_eq!(failures, Vec::<String>::new(), "loading panicked");
     // The mutations must exercise both outcomes to mean anything.
     assert!(outcomes[0] > 0 && outcomes[1] > 0, "{outcomes:?}");
+}
+
+/// SPEC §10 item 25: the armour must decode to exactly one public key with the declared ID.
+#[test]
+fn public_keys_are_decoded_and_their_ids_checked() {
+    let release_with_key = |id: &str, armor: &str| {
+        let chisel = format!(
+            "format: v1\nmaintenance:\n  standard: 2024-04-25\n  end-of-life: 2036-04-29\n\
+             archives:\n  ubuntu:\n    version: 24.04\n    components: [main]\n    suites: [noble]\n    public-keys: [k]\n\
+             public-keys:\n  k:\n    id: {id}\n    armor: |\n{}",
+            armor_block(armor, 6)
+        );
+        errors(release(&chisel, &[]))
+    };
+    assert_eq!(
+        release_with_key(TEST_KEY_ID, TEST_KEY_ARMOR),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        release_with_key("0123456789ABCDEF", TEST_KEY_ARMOR),
+        ["chisel.yaml:12:3: public key \"k\" armor has incorrect ID: expected \"0123456789ABCDEF\", got \"1A0E304BEEDCF2EB\""]
+    );
+    assert_eq!(
+        release_with_key(&TEST_KEY_ID.to_lowercase(), TEST_KEY_ARMOR),
+        ["chisel.yaml:12:3: public key \"k\" armor has incorrect ID: expected \"1a0e304beedcf2eb\", got \"1A0E304BEEDCF2EB\""]
+    );
+    assert_eq!(
+        release_with_key(TEST_KEY_ID, "-----BEGIN PGP PUBLIC KEY BLOCK-----\nnot base64 at all\n-----END PGP PUBLIC KEY BLOCK-----"),
+        ["chisel.yaml:12:3: cannot decode public key \"k\": cannot decode armored data"]
+    );
+    let two = format!("{TEST_KEY_ARMOR}{TEST_KEY_ARMOR}");
+    assert_eq!(
+        release_with_key(TEST_KEY_ID, &two),
+        ["chisel.yaml:12:3: cannot decode public key \"k\": armored data contains more than one public key"]
+    );
 }
