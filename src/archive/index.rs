@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::io::BufRead;
 
 use super::control::{paragraphs, parse_file_list, ControlError};
+
 use super::version::Version;
 
 /// Why an `InRelease` body or a `Packages` index was refused.
@@ -25,8 +26,12 @@ pub(crate) enum IndexError {
         what: String,
         source: std::io::Error,
     },
-    #[error("cannot parse the Packages index {what}: {source}")]
-    Syntax { what: String, source: ControlError },
+    #[error("cannot parse the Packages index {what}: line {line} is not a field: {content:?}")]
+    Syntax {
+        what: String,
+        line: usize,
+        content: String,
+    },
     #[error(
         "the Packages index {what} has a stanza for {package:?} without a valid {field} field"
     )]
@@ -134,28 +139,26 @@ pub(crate) struct PackageIndex {
 impl PackageIndex {
     /// Reads a decompressed `Packages` stream paragraph by paragraph. When a name appears twice,
     /// the higher version is kept (chisel keeps the later stanza).
-    pub(crate) fn read(input: impl BufRead, what: &str) -> Result<PackageIndex, IndexError> {
+    ///
+    /// Only six fields matter, so lines are scanned as bytes and every other field (most of a
+    /// 73 MB index is descriptions) is skipped without being decoded or copied.
+    pub(crate) fn read(mut input: impl BufRead, what: &str) -> Result<PackageIndex, IndexError> {
         let mut best: BTreeMap<String, (Version, PackageInfo)> = BTreeMap::new();
-        let mut paragraph = String::new();
-        let mut lines = input.lines();
+        let mut fields = StanzaFields::default();
+        let mut line = Vec::with_capacity(256);
+        let mut line_number = 0_usize;
         loop {
-            let line = lines
-                .next()
-                .transpose()
+            line.clear();
+            let read = input
+                .read_until(b'\n', &mut line)
                 .map_err(|source| IndexError::Read {
                     what: what.to_owned(),
                     source,
                 })?;
-            let end = line.as_deref().is_none_or(|line| line.trim().is_empty());
-            if let Some(line) = &line {
-                if !end {
-                    paragraph.push_str(line);
-                    paragraph.push('\n');
-                    continue;
-                }
-            }
-            if !paragraph.is_empty() {
-                if let Some((version, info)) = stanza(&paragraph, what)? {
+            line_number += 1;
+            let text = trim_line_end(&line);
+            if read == 0 || text.iter().all(u8::is_ascii_whitespace) {
+                if let Some((version, info)) = fields.take(what)? {
                     match best.get(&info.name) {
                         Some((existing, _)) if *existing >= version => {}
                         _ => {
@@ -163,11 +166,32 @@ impl PackageIndex {
                         }
                     }
                 }
-                paragraph.clear();
+                if read == 0 {
+                    break;
+                }
+                continue;
             }
-            if line.is_none() {
-                break;
+            if text[0] == b' ' || text[0] == b'\t' || text[0] == b'#' {
+                continue;
             }
+            let Some(colon) = text.iter().position(|&byte| byte == b':') else {
+                return Err(IndexError::Syntax {
+                    what: what.to_owned(),
+                    line: line_number,
+                    content: String::from_utf8_lossy(&text[..text.len().min(120)]).into_owned(),
+                });
+            };
+            let slot = match &text[..colon] {
+                name if name.eq_ignore_ascii_case(b"Package") => &mut fields.package,
+                name if name.eq_ignore_ascii_case(b"Version") => &mut fields.version,
+                name if name.eq_ignore_ascii_case(b"Architecture") => &mut fields.arch,
+                name if name.eq_ignore_ascii_case(b"Filename") => &mut fields.filename,
+                name if name.eq_ignore_ascii_case(b"Size") => &mut fields.size,
+                name if name.eq_ignore_ascii_case(b"SHA256") => &mut fields.sha256,
+                _ => continue,
+            };
+            let value = String::from_utf8_lossy(text[colon + 1..].trim_ascii()).into_owned();
+            *slot = Some(value);
         }
         let mut table = String::new();
         for (_, info) in best.values() {
@@ -233,58 +257,73 @@ fn parse_line(line: &str) -> Option<PackageInfo> {
     })
 }
 
-/// The fields of one stanza; `None` for a stanza without a file (nothing to fetch).
-fn stanza(text: &str, what: &str) -> Result<Option<(Version, PackageInfo)>, IndexError> {
-    let Some(paragraph) =
-        paragraphs(text)
-            .next()
-            .transpose()
-            .map_err(|source| IndexError::Syntax {
-                what: what.to_owned(),
-                source,
-            })?
-    else {
-        return Ok(None);
-    };
-    let get = |name: &str| paragraph.get(name).map(|value| value.trim().to_owned());
-    let name = get("Package").unwrap_or_default();
-    let invalid = |field| IndexError::Stanza {
-        what: what.to_owned(),
-        package: name.clone(),
-        field,
-    };
-    let Some(filename) = get("Filename").filter(|filename| !filename.is_empty()) else {
-        return Ok(None);
-    };
-    // These values end up in URLs, cache paths and tables: refuse anything odd.
-    let clean =
-        |value: &str| !value.is_empty() && !value.contains(['\t', '\n']) && !value.contains("..");
-    if !clean(&name) || !clean(&filename) || filename.starts_with('/') {
-        return Err(invalid("Package or Filename"));
+fn trim_line_end(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// The fields of the stanza being read.
+#[derive(Default)]
+struct StanzaFields {
+    package: Option<String>,
+    version: Option<String>,
+    arch: Option<String>,
+    filename: Option<String>,
+    size: Option<String>,
+    sha256: Option<String>,
+}
+
+impl StanzaFields {
+    /// The finished stanza, checked; `None` when there was none, or it has no file to fetch.
+    fn take(&mut self, what: &str) -> Result<Option<(Version, PackageInfo)>, IndexError> {
+        let fields = std::mem::take(self);
+        let Some(name) = fields.package else {
+            return Ok(None);
+        };
+        let invalid = |field| IndexError::Stanza {
+            what: what.to_owned(),
+            package: name.clone(),
+            field,
+        };
+        let Some(filename) = fields.filename.filter(|filename| !filename.is_empty()) else {
+            return Ok(None);
+        };
+        // These values end up in URLs, cache paths and tables: refuse anything odd.
+        let clean = |value: &str| {
+            !value.is_empty() && !value.contains(['\t', '\n']) && !value.contains("..")
+        };
+        if !clean(&name) || !clean(&filename) || filename.starts_with('/') {
+            return Err(invalid("Package or Filename"));
+        }
+        let version_text = fields.version.ok_or_else(|| invalid("Version"))?;
+        let version = Version::parse(&version_text).map_err(|_| invalid("Version"))?;
+        let arch = fields
+            .arch
+            .filter(|arch| clean(arch))
+            .ok_or_else(|| invalid("Architecture"))?;
+        let size = fields
+            .size
+            .and_then(|size| size.parse().ok())
+            .ok_or_else(|| invalid("Size"))?;
+        let sha256 = fields
+            .sha256
+            .filter(|digest| {
+                digest.len() == 64 && digest.bytes().all(|byte| byte.is_ascii_hexdigit())
+            })
+            .ok_or_else(|| invalid("SHA256"))?
+            .to_ascii_lowercase();
+        Ok(Some((
+            version,
+            PackageInfo {
+                name,
+                version: version_text,
+                arch,
+                filename,
+                size,
+                sha256,
+            },
+        )))
     }
-    let version_text = get("Version").ok_or_else(|| invalid("Version"))?;
-    let version = Version::parse(&version_text).map_err(|_| invalid("Version"))?;
-    let arch = get("Architecture")
-        .filter(|arch| clean(arch))
-        .ok_or_else(|| invalid("Architecture"))?;
-    let size = get("Size")
-        .and_then(|size| size.parse().ok())
-        .ok_or_else(|| invalid("Size"))?;
-    let sha256 = get("SHA256")
-        .filter(|digest| digest.len() == 64 && digest.bytes().all(|byte| byte.is_ascii_hexdigit()))
-        .ok_or_else(|| invalid("SHA256"))?
-        .to_ascii_lowercase();
-    Ok(Some((
-        version,
-        PackageInfo {
-            name,
-            version: version_text,
-            arch,
-            filename,
-            size,
-            sha256,
-        },
-    )))
 }
 
 #[cfg(test)]
@@ -346,6 +385,22 @@ Package: base-files\nVersion: 13ubuntu9\nArchitecture: amd64\nFilename: pool/mai
             error.to_string(),
             "the Packages index main has a stanza for \"short\" without a valid SHA256 field"
         );
+    }
+
+    #[test]
+    fn index_reports_lines_that_are_not_fields_and_tolerates_crlf() {
+        let text = "Package: a\r\nVersion: 1\r\nArchitecture: all\r\nFilename: pool/a.deb\r\nSize: 3\r\nSHA256: ".to_owned()
+            + &"f".repeat(64)
+            + "\r\n\r\nPackage: b\nthis is not a field\n";
+        let error = PackageIndex::read(text.as_bytes(), "main").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "cannot parse the Packages index main: line 9 is not a field: \"this is not a field\""
+        );
+        let index =
+            PackageIndex::read(&text.as_bytes()[..text.find("Package: b").unwrap()], "main")
+                .unwrap();
+        assert_eq!(index.get("a").unwrap().filename, "pool/a.deb");
     }
 
     #[test]
