@@ -46,6 +46,8 @@ pub(crate) struct CutOptions {
     pub(crate) offline: bool,
     /// Downloads at once.
     pub(crate) jobs: usize,
+    /// Timeouts, retries and proxies of the HTTP client.
+    pub(crate) fetch: FetchOptions,
 }
 
 /// What the cut did.
@@ -154,7 +156,7 @@ pub(crate) fn cut(
     // The root is checked before any download (chisel finds a missing root last).
     let root = Root::create(&options.root)?;
     let cache = Cache::open(&options.cache_dir).map_err(CutError::from)?;
-    let fetcher = Fetcher::new(FetchOptions::default()).map_err(CutError::from)?;
+    let fetcher = Fetcher::new(options.fetch.clone()).map_err(CutError::from)?;
     let context = Context {
         release,
         options,
@@ -730,3 +732,6 @@ fn write_manifests(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -78,17 +78,17 @@ archives:
         components: [main]
         suites: [noble]
         public-keys: [test-key]
-public-keys:
-    test-key:
-        id: \"871920D1991BC93C\"
-        armor: \"not checked when loading\"
 ";
+
+    fn chisel_yaml() -> String {
+        CHISEL_YAML.to_owned() + &crate::release::testing::public_keys_block()
+    }
 
     /// One definition file per `(package, [(slice, hint)])`; each slice has one path of its own.
     fn release(packages: &[(&str, &[(&str, &str)])]) -> Release {
         let mut files = vec![SourceFile {
             path: "chisel.yaml".to_owned(),
-            bytes: Cow::Borrowed(CHISEL_YAML.as_bytes()),
+            bytes: Cow::Owned(chisel_yaml().into_bytes()),
         }];
         for (package, slices) in packages {
             let mut text = format!("package: {package}\nslices:\n");

@@ -524,11 +524,11 @@ archives:
         components: [main]
         suites: [noble]
         public-keys: [test-key]
-public-keys:
-    test-key:
-        id: \"871920D1991BC93C\"
-        armor: \"not checked when loading\"
 ";
+
+    fn chisel_yaml() -> String {
+        CHISEL_YAML.to_owned() + &crate::release::testing::public_keys_block()
+    }
 
     const BASE_FILES: &str = "\
 package: base-files
@@ -614,15 +614,16 @@ slices:
 ";
 
     fn release() -> Release {
+        let chisel = chisel_yaml();
         let files: Vec<crate::release::SourceFile> = [
-            ("chisel.yaml", CHISEL_YAML),
+            ("chisel.yaml", chisel.as_str()),
             ("slices/base-files.yaml", BASE_FILES),
             ("slices/libc6.yaml", LIBC6),
         ]
         .into_iter()
         .map(|(path, text)| crate::release::SourceFile {
             path: path.to_owned(),
-            bytes: std::borrow::Cow::Borrowed(text.as_bytes()),
+            bytes: std::borrow::Cow::Owned(text.as_bytes().to_vec()),
         })
         .collect();
         crate::release::load_files("test-release", &files)
@@ -799,7 +800,7 @@ slices:
 
     #[test]
     fn v1_essentials_print_as_maps_too() {
-        let chisel = CHISEL_YAML.replace("format: v3", "format: v1");
+        let chisel = chisel_yaml().replace("format: v3", "format: v1");
         let tool = "\
 package: tool
 essential: [tool_copyright]

@@ -3,6 +3,7 @@
 //! Exit status: 0 success, 1 the user's input (or an archive) said no, 2 an unexpected failure.
 
 mod args;
+mod printer;
 
 use std::io::Write as _;
 use std::path::Path;
@@ -13,7 +14,7 @@ use anyhow::{Context as _, Result};
 use clap::Parser as _;
 
 use crate::bundled;
-use crate::cut::{CutError, CutOptions, Reporter};
+use crate::cut::{CutError, CutOptions};
 use crate::release::{self, Release, ReleaseErrors};
 use crate::release::{Arch, SliceKey};
 use crate::resolve::SelectError;
@@ -247,36 +248,7 @@ fn version() -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Progress as plain lines on stderr: readable in build logs, and quiet with `-q`.
-struct LineReporter {
-    verbose: bool,
-    quiet: bool,
-}
-
-impl Reporter for LineReporter {
-    #[expect(clippy::print_stderr, reason = "progress goes to stderr")]
-    fn step(&self, text: &str) {
-        if self.verbose {
-            eprintln!("{text}");
-        }
-    }
-
-    #[expect(clippy::print_stderr, reason = "warnings go to stderr")]
-    fn warning(&self, text: &str) {
-        if !self.quiet {
-            eprintln!("warning: {text}");
-        }
-    }
-
-    #[expect(clippy::print_stderr, reason = "progress goes to stderr")]
-    fn download_started(&self, name: &str, total: u64) {
-        if !self.quiet {
-            eprintln!("Fetching {name} ({})", human_bytes(total));
-        }
-    }
-}
-
-fn human_bytes(bytes: u64) -> String {
+pub(crate) fn human_bytes(bytes: u64) -> String {
     #[expect(clippy::cast_precision_loss, reason = "an approximate size for people")]
     let value = bytes as f64;
     if bytes >= 1 << 20 {
@@ -331,6 +303,17 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
             .ok_or_else(|| UsageError(format!("invalid --archive-url \"{pair}\": expected NAME=http://... or NAME=https://...")))?;
         archive_urls.insert(name.to_owned(), url.to_owned());
     }
+    // Before any work: the root is created if missing, but something else in its place is the
+    // user's mistake, better said plainly than as an error of mkdir.
+    if let Ok(metadata) = std::fs::metadata(&args.root) {
+        if !metadata.is_dir() {
+            return Err(UsageError(format!(
+                "invalid --root {}: it exists and is not a directory",
+                args.root.display()
+            ))
+            .into());
+        }
+    }
     let release = load_release(&args.release)?;
     for name in archive_urls.keys() {
         if !release.archives.contains_key(name) {
@@ -348,12 +331,12 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
         archive_urls,
         offline: args.offline,
         jobs: args.jobs,
+        fetch: crate::archive::fetch::FetchOptions::default(),
     };
-    let reporter = LineReporter {
-        verbose: args.verbose,
-        quiet: args.quiet,
-    };
-    let summary = crate::cut::cut(&release, &slices, &options, &reporter)?;
+    let reporter = printer::reporter(args.quiet, args.verbose);
+    let summary = crate::cut::cut(&release, &slices, &options, reporter.as_ref());
+    reporter.finish();
+    let summary = summary?;
     if !args.quiet {
         #[expect(clippy::print_stderr, reason = "the summary goes to stderr")]
         {

@@ -78,6 +78,12 @@ pub(crate) enum RootError {
         root: PathBuf,
         source: io::Error,
     },
+    #[error("cannot {action} the root directory {root}: {source}")]
+    RootDir {
+        action: &'static str,
+        root: PathBuf,
+        source: io::Error,
+    },
     #[error("cannot resolve {path} in the root: more than {MAX_LINKS} symlinks")]
     TooManyLinks { path: String },
     #[error("cannot create {path}: {parent} is not a directory")]
@@ -93,15 +99,13 @@ pub(crate) struct Root {
 impl Root {
     /// Opens (creating if needed) the root directory.
     pub(crate) fn create(dir: &Path) -> Result<Root, RootError> {
-        fs::create_dir_all(dir).map_err(|source| RootError::Io {
+        fs::create_dir_all(dir).map_err(|source| RootError::RootDir {
             action: "create",
-            path: "/".to_owned(),
             root: dir.to_owned(),
             source,
         })?;
-        let dir = fs::canonicalize(dir).map_err(|source| RootError::Io {
+        let dir = fs::canonicalize(dir).map_err(|source| RootError::RootDir {
             action: "open",
-            path: "/".to_owned(),
             root: dir.to_owned(),
             source,
         })?;

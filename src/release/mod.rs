@@ -11,4 +11,6 @@ pub use load::{load_dir, load_files, read_dir, SourceFile};
 pub use model::*;
 
 #[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
 mod tests;

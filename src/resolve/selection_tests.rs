@@ -35,12 +35,8 @@ fn chisel_yaml(format: &str) -> String {
                 components: [main]
                 suites: [noble]
                 public-keys: [test-key]
-        public-keys:
-            test-key:
-                id: "871920D1991BC93C"
-                armor: "not checked when loading"
         "#
-    ))
+    )) + &crate::release::testing::public_keys_block()
 }
 
 /// Loads a release of the given format from slice definition files (each starting with

@@ -1,0 +1,1423 @@
+//! End-to-end tests of [`cut`]: a small apt archive, signed with a generated key and served over
+//! loopback HTTP, a release that points at it, and the exact tree, cache and error that result.
+//!
+//! [`TestArchive`] is the archive, [`release`] writes the matching `chisel.yaml`, [`Env`] holds a
+//! test's root and cache, and [`tree`] lists a root like `../shared/treesum.py`.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sha2::{Digest as _, Sha256};
+
+use super::{cut, CutError, CutOptions, CutSummary, Reporter};
+use crate::archive::fetch::testserver::{Builder, Reply, TestServer};
+use crate::archive::fetch::{FetchOptions, ProxySettings};
+use crate::archive::inrelease::testkey::TestKey;
+use crate::deb::testdeb::{build_deb, Compression, TestEntry};
+use crate::release::{load_files, Arch, Release, SliceKey, SourceFile};
+
+// ---------------------------------------------------------------------------------------------
+// The archive.
+
+/// One package of a [`TestArchive`].
+struct TestPackage {
+    name: String,
+    version: String,
+    deb: Vec<u8>,
+}
+
+impl TestPackage {
+    /// Below the archive's base URL, as the `Filename` field gives it.
+    fn filename(&self) -> String {
+        format!(
+            "pool/main/{}/{}/{}_{}_amd64.deb",
+            &self.name[..1],
+            self.name,
+            self.name,
+            self.version
+        )
+    }
+}
+
+/// An apt archive for amd64 in memory: every suite has every component, each with a
+/// `Packages.gz` listing the packages added to it, and a `dists/<suite>/InRelease` signed with
+/// the archive's own key.
+struct TestArchive {
+    key: TestKey,
+    suites: Vec<String>,
+    components: Vec<String>,
+    /// (suite, component) → packages, in the order they were added.
+    packages: BTreeMap<(String, String), Vec<TestPackage>>,
+    /// Signed InRelease files, made once: a signature's bytes (and even its length) change
+    /// from one signing to the next.
+    signed: RefCell<BTreeMap<String, String>>,
+}
+
+impl TestArchive {
+    /// An archive with these suites and the single component `main`.
+    fn new(suites: &[&str]) -> TestArchive {
+        TestArchive::with_components(suites, &["main"])
+    }
+
+    fn with_components(suites: &[&str], components: &[&str]) -> TestArchive {
+        TestArchive {
+            key: TestKey::generate("kerf-test"),
+            suites: suites.iter().map(|suite| (*suite).to_owned()).collect(),
+            components: components.iter().map(|c| (*c).to_owned()).collect(),
+            packages: BTreeMap::new(),
+            signed: RefCell::default(),
+        }
+    }
+
+    /// Adds a package built from `entries` (a gzipped `data.tar`) to `suite`'s `main`.
+    fn add(&mut self, suite: &str, name: &str, version: &str, entries: &[TestEntry]) -> &mut Self {
+        self.add_to(suite, "main", name, version, entries)
+    }
+
+    fn add_to(
+        &mut self,
+        suite: &str,
+        component: &str,
+        name: &str,
+        version: &str,
+        entries: &[TestEntry],
+    ) -> &mut Self {
+        assert!(
+            self.suites.iter().any(|s| s == suite),
+            "unknown suite {suite}"
+        );
+        self.signed.get_mut().clear();
+        self.packages
+            .entry((suite.to_owned(), component.to_owned()))
+            .or_default()
+            .push(TestPackage {
+                name: name.to_owned(),
+                version: version.to_owned(),
+                deb: build_deb(entries, Compression::Gz),
+            });
+        self
+    }
+
+    fn package(&self, name: &str, version: &str) -> &TestPackage {
+        self.packages
+            .values()
+            .flatten()
+            .find(|package| package.name == name && package.version == version)
+            .unwrap_or_else(|| panic!("no package {name} {version}"))
+    }
+
+    /// The server path of a package's `.deb`.
+    fn deb_path(&self, name: &str, version: &str) -> String {
+        format!("/{}", self.package(name, version).filename())
+    }
+
+    /// The uncompressed `Packages` index of one suite and component.
+    fn packages_index(&self, suite: &str, component: &str) -> String {
+        let key = (suite.to_owned(), component.to_owned());
+        let mut text = String::new();
+        for package in self.packages.get(&key).into_iter().flatten() {
+            text.push_str(&format!(
+                "Package: {}\nArchitecture: amd64\nVersion: {}\nFilename: {}\nSize: {}\nSHA256: {}\n\n",
+                package.name,
+                package.version,
+                package.filename(),
+                package.deb.len(),
+                sha(&package.deb),
+            ));
+        }
+        text
+    }
+
+    fn packages_gz(&self, suite: &str, component: &str) -> Vec<u8> {
+        gzip(self.packages_index(suite, component).as_bytes())
+    }
+
+    /// The body of `dists/<suite>/InRelease`, before signing.
+    fn release_body(&self, suite: &str) -> String {
+        let codename = suite.split('-').next().unwrap_or(suite);
+        let mut digests = String::new();
+        for component in &self.components {
+            let plain = self.packages_index(suite, component);
+            let gz = self.packages_gz(suite, component);
+            let path = format!("{component}/binary-amd64/Packages");
+            digests.push_str(&format!(
+                " {} {} {path}\n",
+                sha(plain.as_bytes()),
+                plain.len()
+            ));
+            digests.push_str(&format!(" {} {} {path}.gz\n", sha(&gz), gz.len()));
+        }
+        format!(
+            "Origin: Ubuntu\nLabel: Ubuntu\nSuite: {suite}\nCodename: {codename}\n\
+             Date: Thu, 25 Apr 2024 15:10:33 UTC\nArchitectures: amd64 arm64\n\
+             Components: {}\nDescription: kerf test archive\nSHA256:\n{digests}",
+            self.components.join(" "),
+        )
+    }
+
+    fn inrelease(&self, suite: &str) -> String {
+        self.signed
+            .borrow_mut()
+            .entry(suite.to_owned())
+            .or_insert_with(|| self.key.sign(&self.release_body(suite)))
+            .clone()
+    }
+
+    /// Every file of the archive by server path (`/dists/...`, `/pool/...`).
+    fn files(&self) -> BTreeMap<String, Vec<u8>> {
+        let mut files = BTreeMap::new();
+        for suite in &self.suites {
+            files.insert(
+                format!("/dists/{suite}/InRelease"),
+                self.inrelease(suite).into_bytes(),
+            );
+            for component in &self.components {
+                files.insert(
+                    format!("/dists/{suite}/{component}/binary-amd64/Packages.gz"),
+                    self.packages_gz(suite, component),
+                );
+            }
+        }
+        for package in self.packages.values().flatten() {
+            files.insert(format!("/{}", package.filename()), package.deb.clone());
+        }
+        files
+    }
+
+    /// A server for the archive, not started yet: add routes to override files, then `start()`.
+    fn server(&self) -> Builder {
+        self.files().into_iter().fold(
+            TestServer::builder().max_connections(1000),
+            |builder, (path, body)| builder.route(&path, Reply::Serve(body)),
+        )
+    }
+}
+
+/// How a release uses one [`TestArchive`]: its name, and a priority if it has one.
+struct ArchiveRef<'a> {
+    name: &'a str,
+    archive: &'a TestArchive,
+    priority: Option<i32>,
+}
+
+fn only<'a>(name: &'a str, archive: &'a TestArchive) -> ArchiveRef<'a> {
+    ArchiveRef {
+        name,
+        archive,
+        priority: None,
+    }
+}
+
+/// A release of `format` using these archives (every suite and component of each, verified by
+/// its key) and these slice definition files, as (package, YAML) pairs.
+fn release(format: &str, archives: &[ArchiveRef<'_>], slices: &[(&str, &str)]) -> Release {
+    let mut yaml = format!(
+        "format: {format}\nmaintenance:\n  standard: 2024-04-25\n  end-of-life: 2036-04-29\narchives:\n"
+    );
+    for archive in archives {
+        yaml.push_str(&format!(
+            "  {}:\n    version: 24.04\n    suites: [{}]\n    components: [{}]\n    public-keys: [{}-key]\n",
+            archive.name,
+            archive.archive.suites.join(", "),
+            archive.archive.components.join(", "),
+            archive.name,
+        ));
+        if let Some(priority) = archive.priority {
+            yaml.push_str(&format!("    priority: {priority}\n"));
+        }
+    }
+    yaml.push_str("public-keys:\n");
+    for archive in archives {
+        let key = &archive.archive.key;
+        yaml.push_str(&format!(
+            "  {}-key:\n    id: {}\n    armor: |\n",
+            archive.name,
+            key.key_id()
+        ));
+        for line in key.public_armor().lines() {
+            yaml.push_str(&format!("      {line}\n"));
+        }
+    }
+    let mut files = vec![SourceFile {
+        path: "chisel.yaml".to_owned(),
+        bytes: Cow::Owned(yaml.into_bytes()),
+    }];
+    for (package, text) in slices {
+        files.push(SourceFile {
+            path: format!("slices/{package}.yaml"),
+            bytes: Cow::Owned(dedent(text).into_bytes()),
+        });
+    }
+    load_files("test-release", &files).unwrap_or_else(|errors| panic!("bad release: {errors}"))
+}
+
+/// Strips the common indentation of a snippet that starts with a newline.
+fn dedent(text: &str) -> String {
+    let body = text.strip_prefix('\n').unwrap_or(text);
+    let indent = body
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| line.len() - line.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    body.lines()
+        .map(|line| format!("{}\n", line.get(indent..).unwrap_or("")))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running a cut and looking at what it left.
+
+struct Quiet;
+
+impl Reporter for Quiet {}
+
+/// A test's directory: `root/` to cut into, `cache/`, and `outside/`, a directory next to the
+/// root that nothing may write to.
+struct Env {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl Env {
+    fn new() -> Env {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        // The cut reports the root canonicalised.
+        let path = dir
+            .path()
+            .canonicalize()
+            .expect("canonical temporary directory");
+        std::fs::create_dir(path.join("outside")).expect("outside directory");
+        Env { _dir: dir, path }
+    }
+
+    fn root(&self) -> PathBuf {
+        self.path.join("root")
+    }
+
+    fn cache(&self) -> PathBuf {
+        self.path.join("cache")
+    }
+
+    fn outside(&self) -> PathBuf {
+        self.path.join("outside")
+    }
+
+    /// Options for a cut into this root and cache from these (archive name, server) pairs.
+    fn options(&self, servers: &[(&str, &TestServer)]) -> CutOptions {
+        CutOptions {
+            root: self.root(),
+            arch: Arch::Amd64,
+            cache_dir: self.cache(),
+            archive_urls: servers
+                .iter()
+                .map(|(name, server)| ((*name).to_owned(), server.url("/")))
+                .collect(),
+            offline: false,
+            jobs: 4,
+            fetch: FetchOptions {
+                timeout_connect: Duration::from_secs(2),
+                timeout_read: Duration::from_secs(2),
+                retries: 2,
+                backoff_base: Duration::from_millis(5),
+                backoff_cap: Duration::from_millis(20),
+                proxies: ProxySettings::none(),
+                ..FetchOptions::default()
+            },
+        }
+    }
+
+    /// The names in the test directory and in `outside/`: nothing else may appear.
+    fn assert_nothing_outside_the_root(&self) {
+        assert_eq!(names(&self.path), ["cache", "outside", "root"]);
+        assert_eq!(names(&self.outside()), Vec::<String>::new());
+    }
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read a directory")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+fn run(release: &Release, slices: &[&str], options: &CutOptions) -> Result<CutSummary, CutError> {
+    let keys: Vec<SliceKey> = slices
+        .iter()
+        .map(|name| SliceKey::parse(name).expect("a slice reference"))
+        .collect();
+    cut(release, &keys, options, &Quiet)
+}
+
+#[track_caller]
+fn cut_ok(release: &Release, slices: &[&str], options: &CutOptions) -> CutSummary {
+    run(release, slices, options).unwrap_or_else(|error| panic!("the cut failed: {error}"))
+}
+
+#[track_caller]
+fn cut_err(release: &Release, slices: &[&str], options: &CutOptions) -> String {
+    match run(release, slices, options) {
+        Ok(summary) => panic!("the cut should fail, but gave {summary:?}"),
+        Err(error) => error.to_string(),
+    }
+}
+
+fn sha(data: &[u8]) -> String {
+    crate::extract::root::hex(&Sha256::digest(data))
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).expect("gzip in memory");
+    encoder.finish().expect("gzip in memory")
+}
+
+fn mode_text(mode: u32) -> String {
+    format!("0{:o}", mode & 0o7777)
+}
+
+/// Every entry below `root`, parents first and names sorted, one line each as treesum.py
+/// prints them: `d <mode> - - /dir/`, `f <mode> <size> <sha256> /file`, `l <mode> - <target>
+/// /link`.
+fn tree(root: &Path) -> Vec<String> {
+    fn walk(dir: &Path, prefix: &str, lines: &mut Vec<String>) {
+        for name in names(dir) {
+            let full = dir.join(&name);
+            let path = format!("{prefix}/{name}");
+            let metadata = std::fs::symlink_metadata(&full).expect("lstat");
+            let mode = mode_text(metadata.permissions().mode());
+            let kind = metadata.file_type();
+            if kind.is_symlink() {
+                let target = std::fs::read_link(&full).expect("readlink");
+                lines.push(format!("l {mode} - {} {path}", target.display()));
+            } else if kind.is_dir() {
+                lines.push(format!("d {mode} - - {path}/"));
+                walk(&full, &path, lines);
+            } else if kind.is_file() {
+                let data = std::fs::read(&full).expect("read");
+                lines.push(format!("f {mode} {} {} {path}", data.len(), sha(&data)));
+            } else {
+                lines.push(format!("? {mode} - - {path}"));
+            }
+        }
+    }
+    let mut lines = Vec::new();
+    walk(root, "", &mut lines);
+    lines
+}
+
+fn d(mode: u32, path: &str) -> String {
+    format!("d {} - - {path}", mode_text(mode))
+}
+
+fn f(mode: u32, content: &str, path: &str) -> String {
+    format!(
+        "f {} {} {} {path}",
+        mode_text(mode),
+        content.len(),
+        sha(content.as_bytes())
+    )
+}
+
+fn l(target: &str, path: &str) -> String {
+    format!("l 0777 - {target} {path}")
+}
+
+#[track_caller]
+fn assert_tree(root: &Path, expected: &[String]) {
+    let actual = tree(root);
+    assert!(
+        actual == expected,
+        "the tree differs\n--- expected\n{}\n--- actual\n{}",
+        expected.join("\n"),
+        actual.join("\n")
+    );
+}
+
+/// The files of a cache, its fixed files (`CACHEDIR.TAG`, `.gitignore`, `.lock`) left out.
+/// Blobs keep their names (`sha256-v1/ab/ab…`); a keyed entry's trailing 64-digit hash is
+/// shown as `*` (`index-v1/inrelease-*`), since it is derived from a URL or a digest.
+fn cache_files(cache: &Path) -> Vec<String> {
+    fn walk(dir: &Path, prefix: &str, files: &mut Vec<String>) {
+        for name in names(dir) {
+            let path = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}/{name}")
+            };
+            if dir.join(&name).is_dir() {
+                walk(&dir.join(&name), &path, files);
+            } else if !matches!(path.as_str(), "CACHEDIR.TAG" | ".gitignore" | ".lock") {
+                files.push(match path.strip_prefix("index-v1/") {
+                    Some(key) if key.len() > 64 => {
+                        format!("index-v1/{}*", &key[..key.len() - 64])
+                    }
+                    _ => path,
+                });
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(cache, "", &mut files);
+    files
+}
+
+/// Where the cache keeps the blob with this content.
+fn blob(content: &[u8]) -> String {
+    let digest = sha(content);
+    format!("sha256-v1/{}/{digest}", &digest[..2])
+}
+
+/// A package with one file, `/usr/share/<name>/version` holding `content`.
+fn version_file(name: &str, content: &str) -> Vec<TestEntry> {
+    vec![
+        TestEntry::dir("./", 0o755),
+        TestEntry::dir("./usr/", 0o755),
+        TestEntry::dir("./usr/share/", 0o755),
+        TestEntry::dir(format!("./usr/share/{name}/"), 0o755),
+        TestEntry::file(format!("./usr/share/{name}/version"), 0o644, content),
+    ]
+}
+
+/// A slice file for `version_file`'s package: slice `data` with that file.
+fn version_slice(name: &str, pin: Option<&str>) -> String {
+    let pin = pin.map_or(String::new(), |archive| format!("archive: {archive}\n"));
+    format!(
+        "package: {name}\n{pin}slices:\n  data:\n    contents:\n      /usr/share/{name}/version:\n"
+    )
+}
+
+fn version_of(env: &Env, name: &str) -> String {
+    std::fs::read_to_string(env.root().join(format!("usr/share/{name}/version")))
+        .expect("the version file")
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. A basic cut.
+
+const TOOL: &str = "#!/bin/sh\necho tool\n";
+const CONF: &str = "key = value\n";
+
+fn hello_entries() -> Vec<TestEntry> {
+    vec![
+        TestEntry::dir("./", 0o755),
+        TestEntry::dir("./etc/", 0o750),
+        TestEntry::file("./etc/conf", 0o644, CONF),
+        TestEntry::dir("./opt/", 0o700),
+        TestEntry::dir("./opt/data/", 0o710),
+        TestEntry::dir("./usr/", 0o751),
+        TestEntry::dir("./usr/bin/", 0o755),
+        TestEntry::file("./usr/bin/tool", 0o755, TOOL),
+        // Hard link to an entry extracted before it.
+        TestEntry::hard_link("./usr/bin/tool-link", "./usr/bin/tool"),
+        // Two hard links to a file that is not selected: the first gets the content in a second
+        // pass over the package, the second is linked to the first.
+        TestEntry::hard_link("./usr/bin/hl-a", "./usr/libexec/real"),
+        TestEntry::hard_link("./usr/bin/hl-b", "./usr/libexec/real"),
+        TestEntry::file("./usr/bin/su-tool", 0o4755, "setuid\n"),
+        TestEntry::symlink("./usr/bin/alias", "tool"),
+        // No entries for ./usr/lib/ and ./usr/lib/x86_64-linux-gnu/: they are made 0755.
+        TestEntry::file("./usr/lib/x86_64-linux-gnu/libx.so.1", 0o644, "libx\n"),
+        TestEntry::symlink("./usr/lib/x86_64-linux-gnu/libx.so", "libx.so.1"),
+        TestEntry::file("./usr/lib/x86_64-linux-gnu/libother.so", 0o644, "other\n"),
+        TestEntry::dir("./usr/libexec/", 0o755),
+        TestEntry::file("./usr/libexec/real", 0o644, "real\n"),
+        TestEntry::dir("./usr/share/", 0o755),
+        TestEntry::dir("./usr/share/doc/", 0o755),
+        TestEntry::file("./usr/share/doc/copyright", 0o644, "(c)\n"),
+        TestEntry::dir("./var/", 0o755),
+        TestEntry::dir("./var/shared/", 0o2775),
+    ]
+}
+
+const HELLO_SLICES: &str = r#"
+    package: hello
+    slices:
+      bins:
+        contents:
+          /usr/bin/tool:
+          /usr/bin/tool-link:
+          /usr/bin/hl-a:
+          /usr/bin/hl-b:
+          /usr/bin/su-tool:
+          /usr/bin/alias:
+      libs:
+        contents:
+          /usr/lib/*/libx.so*:
+      config:
+        contents:
+          /etc/conf:
+          /etc/copied: {copy: /etc/conf}
+          /etc/secret: {text: "s3cret\n", mode: 0600}
+          /var/shared/:
+          /opt/data/note: {text: "note\n"}
+      base:
+        contents:
+          /tmp/: {make: true, mode: 01777}
+          /srv/group/: {make: true, mode: 02775}
+          /bin: {symlink: usr/bin}
+"#;
+
+fn hello_tree() -> Vec<String> {
+    vec![
+        l("usr/bin", "/bin"),
+        d(0o750, "/etc/"),
+        f(0o644, CONF, "/etc/conf"),
+        f(0o644, CONF, "/etc/copied"),
+        f(0o600, "s3cret\n", "/etc/secret"),
+        d(0o700, "/opt/"),
+        d(0o710, "/opt/data/"),
+        f(0o644, "note\n", "/opt/data/note"),
+        d(0o755, "/srv/"),
+        d(0o2775, "/srv/group/"),
+        d(0o1777, "/tmp/"),
+        d(0o751, "/usr/"),
+        d(0o755, "/usr/bin/"),
+        l("tool", "/usr/bin/alias"),
+        f(0o644, "real\n", "/usr/bin/hl-a"),
+        f(0o644, "real\n", "/usr/bin/hl-b"),
+        f(0o4755, "setuid\n", "/usr/bin/su-tool"),
+        f(0o755, TOOL, "/usr/bin/tool"),
+        f(0o755, TOOL, "/usr/bin/tool-link"),
+        d(0o755, "/usr/lib/"),
+        d(0o755, "/usr/lib/x86_64-linux-gnu/"),
+        l("libx.so.1", "/usr/lib/x86_64-linux-gnu/libx.so"),
+        f(0o644, "libx\n", "/usr/lib/x86_64-linux-gnu/libx.so.1"),
+        d(0o755, "/var/"),
+        d(0o2775, "/var/shared/"),
+    ]
+}
+
+const HELLO_ALL: [&str; 4] = ["hello_bins", "hello_libs", "hello_config", "hello_base"];
+
+fn hello_archive() -> TestArchive {
+    let mut archive = TestArchive::new(&["noble"]);
+    archive.add("noble", "hello", "1.0-1", &hello_entries());
+    archive
+}
+
+#[test]
+fn a_basic_cut_gives_the_exact_tree() {
+    let archive = hello_archive();
+    let server = archive.server().start();
+    let release = release(
+        "v1",
+        &[only("ubuntu", &archive)],
+        &[("hello", HELLO_SLICES)],
+    );
+    let env = Env::new();
+
+    let summary = cut_ok(&release, &HELLO_ALL, &env.options(&[("ubuntu", &server)]));
+
+    assert_tree(&env.root(), &hello_tree());
+    let inode = |path: &str| {
+        std::fs::symlink_metadata(env.root().join(path))
+            .expect("lstat")
+            .ino()
+    };
+    assert_eq!(inode("usr/bin/tool"), inode("usr/bin/tool-link"));
+    assert_eq!(inode("usr/bin/hl-a"), inode("usr/bin/hl-b"));
+    assert_ne!(inode("usr/bin/hl-a"), inode("usr/bin/tool"));
+
+    let inrelease = archive.inrelease("noble");
+    let gz = archive.packages_gz("noble", "main");
+    let deb = &archive.package("hello", "1.0-1").deb;
+    let file_bytes = [TOOL, TOOL, "real\n", "real\n", "setuid\n", "libx\n"]
+        .iter()
+        .chain(&[CONF, CONF, "s3cret\n", "note\n"])
+        .map(|content| content.len() as u64)
+        .sum();
+    assert_eq!(
+        summary,
+        CutSummary {
+            packages: 1,
+            slices: 4,
+            // 6 in bins, 2 in libs, 5 in config, 3 in base.
+            paths: 16,
+            bytes: file_bytes,
+            downloaded: (inrelease.len() + gz.len() + deb.len()) as u64,
+        }
+    );
+    let mut cached = vec![
+        "index-v1/inrelease-*".to_owned(),
+        "index-v1/packages-v1-*".to_owned(),
+        blob(&gz),
+        blob(deb),
+    ];
+    cached.sort();
+    assert_eq!(cache_files(&env.cache()), cached);
+    env.assert_nothing_outside_the_root();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2, 3. InRelease signatures.
+
+#[test]
+fn an_altered_inrelease_is_refused_and_nothing_is_cached() {
+    let archive = hello_archive();
+    let altered = archive
+        .inrelease("noble")
+        .replace("Label: Ubuntu", "Label: Ubuntv");
+    let server = archive
+        .server()
+        .route("/dists/noble/InRelease", Reply::Serve(altered.into_bytes()))
+        .start();
+    let release = release(
+        "v3",
+        &[only("ubuntu", &archive)],
+        &[("hello", HELLO_SLICES)],
+    );
+    let env = Env::new();
+
+    let error = cut_err(&release, &HELLO_ALL, &env.options(&[("ubuntu", &server)]));
+
+    let id = archive.key.key_id();
+    assert_eq!(
+        error,
+        format!(
+            "archive \"ubuntu\": {}: cannot verify signature of the InRelease file: signed by {id}, expected one of {id}",
+            server.url("/dists/noble/InRelease")
+        )
+    );
+    assert_eq!(cache_files(&env.cache()), Vec::<String>::new());
+    assert_eq!(names(&env.root()), Vec::<String>::new());
+    assert_eq!(server.hits("/dists/noble/main/binary-amd64/Packages.gz"), 0);
+    env.assert_nothing_outside_the_root();
+}
+
+#[test]
+fn an_inrelease_signed_by_another_key_is_refused() {
+    let archive = hello_archive();
+    let other = TestKey::generate("intruder");
+    let server = archive
+        .server()
+        .route(
+            "/dists/noble/InRelease",
+            Reply::Serve(other.sign(&archive.release_body("noble")).into_bytes()),
+        )
+        .start();
+    let release = release(
+        "v3",
+        &[only("ubuntu", &archive)],
+        &[("hello", HELLO_SLICES)],
+    );
+    let env = Env::new();
+
+    let error = cut_err(&release, &HELLO_ALL, &env.options(&[("ubuntu", &server)]));
+
+    assert_eq!(
+        error,
+        format!(
+            "archive \"ubuntu\": {}: cannot verify signature of the InRelease file: signed by {}, expected one of {}",
+            server.url("/dists/noble/InRelease"),
+            other.key_id(),
+            archive.key.key_id(),
+        )
+    );
+    assert_eq!(cache_files(&env.cache()), Vec::<String>::new());
+    assert_eq!(names(&env.root()), Vec::<String>::new());
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4, 5. Indexes and packages that are not what the archive signed.
+
+#[test]
+fn a_tampered_packages_index_is_refused() {
+    let archive = hello_archive();
+    let gz_path = "/dists/noble/main/binary-amd64/Packages.gz";
+    let good = archive.packages_gz("noble", "main");
+    let tampered = gzip(
+        archive
+            .packages_index("noble", "main")
+            .replace("Version: 1.0-1", "Version: 9.9-9")
+            .as_bytes(),
+    );
+    let server = archive
+        .server()
+        .route(gz_path, Reply::Serve(tampered.clone()))
+        .start();
+    let release = release(
+        "v3",
+        &[only("ubuntu", &archive)],
+        &[("hello", HELLO_SLICES)],
+    );
+    let env = Env::new();
+
+    let error = cut_err(&release, &HELLO_ALL, &env.options(&[("ubuntu", &server)]));
+
+    let size_note = if tampered.len() == good.len() {
+        String::new()
+    } else {
+        format!(" (size {} bytes instead of {})", tampered.len(), good.len())
+    };
+    assert_eq!(
+        error,
+        format!(
+            "{}: SHA-256 mismatch: expected {}, got {}{size_note}",
+            server.url(gz_path),
+            sha(&good),
+            sha(&tampered)
+        )
+    );
+    // Only the verified InRelease is kept.
+    assert_eq!(cache_files(&env.cache()), ["index-v1/inrelease-*"]);
+    assert_eq!(names(&env.root()), Vec::<String>::new());
+}
+
+#[test]
+fn an_index_whose_content_differs_from_the_signed_digest_is_refused() {
+    // Packages.gz is the signed one, but InRelease gives another digest for what it unpacks to.
+    let archive = hello_archive();
+    let plain = sha(archive.packages_index("noble", "main").as_bytes());
+    let wrong = "0".repeat(64);
+    let body = archive.release_body("noble").replace(&plain, &wrong);
+    let server = archive
+        .server()
+        .route(
+            "/dists/noble/InRelease",
+            Reply::Serve(archive.key.sign(&body).into_bytes()),
+        )
+        .start();
+    let release = release(
+        "v3",
+        &[only("ubuntu", &archive)],
+        &[("hello", HELLO_SLICES)],
+    );
+    let env = Env::new();
+
+    let error = cut_err(&release, &HELLO_ALL, &env.options(&[("ubuntu", &server)]));
+
+    assert_eq!(
+        error,
+        format!(
+            "archive \"ubuntu\": {}: decompressed Packages has SHA-256 {plain}, InRelease says {wrong}",
+            server.url("/dists/noble/main/binary-amd64/Packages.gz")
+        )
+    );
+    // The compressed file matches its signed digest and is kept; no parsed index is.
+    assert_eq!(
+        cache_files(&env.cache()),
+        [
+            "index-v1/inrelease-*".to_owned(),
+            blob(&archive.packages_gz("noble", "main"))
+        ]
+    );
+}
+
+#[test]
+fn a_tampered_deb_is_refused_and_a_fixed_server_then_works() {
+    let archive = hello_archive();
+    let deb_path = archive.deb_path("hello", "1.0-1");
+    let good = archive.package("hello", "1.0-1").deb.clone();
+    let mut tampered = good.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 0xff;
+    let server = archive
+        .server()
+        .sequence(
+            &deb_path,
+            [Reply::Serve(tampered.clone()), Reply::Serve(good.clone())],
+        )
+        .start();
+    let release = release(
+        "v3",
+        &[only("ubuntu", &archive)],
+        &[("hello", HELLO_SLICES)],
+    );
+    let env = Env::new();
+    let options = env.options(&[("ubuntu", &server)]);
+
+    let error = cut_err(&release, &HELLO_ALL, &options);
+
+    assert_eq!(
+        error,
+        format!(
+            "{}: SHA-256 mismatch: expected {}, got {}",
+            server.url(&deb_path),
+            sha(&good),
+            sha(&tampered)
+        )
+    );
+    let gz = archive.packages_gz("noble", "main");
+    let mut expected = vec![
+        "index-v1/inrelease-*".to_owned(),
+        "index-v1/packages-v1-*".to_owned(),
+        blob(&gz),
+    ];
+    expected.sort();
+    assert_eq!(cache_files(&env.cache()), expected);
+    assert_eq!(names(&env.root()), Vec::<String>::new());
+
+    // The server now serves the right file.
+    cut_ok(&release, &HELLO_ALL, &options);
+    assert_tree(&env.root(), &hello_tree());
+    expected.push(blob(&good));
+    expected.sort();
+    assert_eq!(cache_files(&env.cache()), expected);
+    assert_eq!(server.hits(&deb_path), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Packages that cannot be had.
+
+#[test]
+fn a_package_in_no_index_and_a_missing_deb_are_reported() {
+    let archive = hello_archive();
+    let server = archive.server().start();
+    let release = release(
+        "v3",
+        &[only("ubuntu", &archive)],
+        &[
+            ("hello", HELLO_SLICES),
+            ("absent", &version_slice("absent", None)),
+        ],
+    );
+    let env = Env::new();
+    let options = env.options(&[("ubuntu", &server)]);
+
+    assert_eq!(
+        cut_err(&release, &["hello_bins", "absent_data"], &options),
+        "cannot find package \"absent\" in archive(s) ubuntu"
+    );
+    assert_eq!(server.hits(&archive.deb_path("hello", "1.0-1")), 0);
+
+    let deb_path = archive.deb_path("hello", "1.0-1");
+    let server = archive
+        .server()
+        .route(&deb_path, Reply::Status(404))
+        .start();
+    let options = env.options(&[("ubuntu", &server)]);
+    assert_eq!(
+        cut_err(&release, &["hello_bins"], &options),
+        format!(
+            "cannot fetch {}: not found (HTTP 404)",
+            server.url(&deb_path)
+        )
+    );
+    assert_eq!(server.hits(&deb_path), 1, "a 404 is not retried");
+    assert_eq!(names(&env.root()), Vec::<String>::new());
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7, 8. Choosing a package.
+
+#[test]
+fn the_highest_version_across_suites_wins() {
+    let mut archive = TestArchive::with_components(
+        &["noble", "noble-security", "noble-updates"],
+        &["main", "universe"],
+    );
+    archive
+        .add(
+            "noble",
+            "hello",
+            "2.0-1",
+            &version_file("hello", "release\n"),
+        )
+        .add(
+            "noble-security",
+            "hello",
+            "2.0-1ubuntu0.9",
+            &version_file("hello", "security\n"),
+        )
+        // 0.10 > 0.9: compared as numbers, not as text.
+        .add(
+            "noble-updates",
+            "hello",
+            "2.0-1ubuntu0.10",
+            &version_file("hello", "updates\n"),
+        )
+        .add_to(
+            "noble",
+            "universe",
+            "only-release",
+            "1.0",
+            &version_file("only-release", "only\n"),
+        );
+    let server = archive.server().start();
+    let release = release(
+        "v3",
+        &[only("ubuntu", &archive)],
+        &[
+            ("hello", &version_slice("hello", None)),
+            ("only-release", &version_slice("only-release", None)),
+        ],
+    );
+    let env = Env::new();
+
+    cut_ok(
+        &release,
+        &["hello_data", "only-release_data"],
+        &env.options(&[("ubuntu", &server)]),
+    );
+
+    assert_eq!(version_of(&env, "hello"), "updates\n");
+    assert_eq!(version_of(&env, "only-release"), "only\n");
+    assert_eq!(
+        server.hits(&archive.deb_path("hello", "2.0-1ubuntu0.10")),
+        1
+    );
+    assert_eq!(server.hits(&archive.deb_path("hello", "2.0-1ubuntu0.9")), 0);
+    assert_eq!(server.hits(&archive.deb_path("hello", "2.0-1")), 0);
+}
+
+#[test]
+fn priorities_and_pins_choose_the_archive() {
+    let mut high = TestArchive::new(&["noble"]);
+    high.add("noble", "shared", "1.0", &version_file("shared", "high\n"))
+        .add("noble", "pinned", "1.0", &version_file("pinned", "high\n"));
+    let mut low = TestArchive::new(&["noble"]);
+    // A higher version does not matter across archives: priority alone decides.
+    low.add("noble", "shared", "9.0", &version_file("shared", "low\n"))
+        .add("noble", "pinned", "1.0", &version_file("pinned", "low\n"));
+    let mut hidden = TestArchive::new(&["noble"]);
+    hidden
+        .add(
+            "noble",
+            "secret",
+            "1.0",
+            &version_file("secret", "hidden\n"),
+        )
+        .add(
+            "noble",
+            "orphan",
+            "1.0",
+            &version_file("orphan", "hidden\n"),
+        );
+    let (high_server, low_server, hidden_server) = (
+        high.server().start(),
+        low.server().start(),
+        hidden.server().start(),
+    );
+    let release = release(
+        "v3",
+        &[
+            ArchiveRef {
+                name: "high",
+                archive: &high,
+                priority: Some(20),
+            },
+            ArchiveRef {
+                name: "low",
+                archive: &low,
+                priority: Some(10),
+            },
+            ArchiveRef {
+                name: "hidden",
+                archive: &hidden,
+                priority: Some(-5),
+            },
+        ],
+        &[
+            ("shared", &version_slice("shared", None)),
+            ("pinned", &version_slice("pinned", Some("low"))),
+            ("secret", &version_slice("secret", Some("hidden"))),
+            ("orphan", &version_slice("orphan", None)),
+        ],
+    );
+    let servers = [
+        ("high", &high_server),
+        ("low", &low_server),
+        ("hidden", &hidden_server),
+    ];
+
+    let env = Env::new();
+    cut_ok(
+        &release,
+        &["shared_data", "pinned_data", "secret_data"],
+        &env.options(&servers),
+    );
+    assert_eq!(version_of(&env, "shared"), "high\n");
+    assert_eq!(version_of(&env, "pinned"), "low\n");
+    assert_eq!(version_of(&env, "secret"), "hidden\n");
+
+    // Without a pin on it, a negative-priority archive is not even opened.
+    let hidden_requests = hidden_server.requests().len();
+    let env = Env::new();
+    cut_ok(&release, &["shared_data"], &env.options(&servers));
+    assert_eq!(version_of(&env, "shared"), "high\n");
+    assert_eq!(hidden_server.requests().len(), hidden_requests);
+
+    let env = Env::new();
+    assert_eq!(
+        cut_err(&release, &["orphan_data"], &env.options(&servers)),
+        "cannot find package \"orphan\" in archive(s) high, low"
+    );
+    assert_eq!(hidden_server.requests().len(), hidden_requests);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 9. Retries.
+
+#[test]
+fn a_download_cut_short_is_retried() {
+    let archive = hello_archive();
+    let deb_path = archive.deb_path("hello", "1.0-1");
+    let deb = archive.package("hello", "1.0-1").deb.clone();
+    let server = archive
+        .server()
+        .sequence(
+            &deb_path,
+            [
+                Reply::DropAfter(deb.clone(), deb.len() / 2),
+                Reply::Serve(deb.clone()),
+            ],
+        )
+        .start();
+    let release = release(
+        "v3",
+        &[only("ubuntu", &archive)],
+        &[("hello", HELLO_SLICES)],
+    );
+    let env = Env::new();
+
+    cut_ok(&release, &HELLO_ALL, &env.options(&[("ubuntu", &server)]));
+
+    assert_tree(&env.root(), &hello_tree());
+    assert_eq!(server.hits(&deb_path), 2);
+    let cached = env.cache().join(blob(&deb));
+    assert_eq!(std::fs::read(&cached).expect("the cached .deb"), deb);
+    assert_eq!(
+        std::fs::metadata(&cached)
+            .expect("stat")
+            .permissions()
+            .mode()
+            & 0o7777,
+        0o644
+    );
+    // No temporary file is left behind.
+    assert!(cache_files(&env.cache())
+        .iter()
+        .all(|file| !file.contains(".tmp-")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 10. Hostile packages.
+
+/// An archive with one package `name` made of `entries`, and a release whose slice `name_all`
+/// has these `contents` lines.
+fn hostile(name: &str, entries: &[TestEntry], contents: &[&str]) -> (TestArchive, Release) {
+    let mut archive = TestArchive::new(&["noble"]);
+    archive.add("noble", name, "1.0", entries);
+    let mut yaml = format!("package: {name}\nslices:\n  all:\n    contents:\n");
+    for line in contents {
+        yaml.push_str(&format!("      {line}\n"));
+    }
+    let release = release("v3", &[only("ubuntu", &archive)], &[(name, &yaml)]);
+    (archive, release)
+}
+
+#[test]
+fn a_hostile_entry_climbing_out_of_the_root_is_refused() {
+    let (archive, release) = hostile(
+        "evil-escape",
+        &[
+            TestEntry::dir("./", 0o755),
+            TestEntry::file("./ok", 0o644, "ok\n"),
+            TestEntry::file("./../escape", 0o644, "escaped\n"),
+        ],
+        &["/**:"],
+    );
+    let server = archive.server().start();
+    let env = Env::new();
+
+    let error = cut_err(
+        &release,
+        &["evil-escape_all"],
+        &env.options(&[("ubuntu", &server)]),
+    );
+
+    assert_eq!(
+        error,
+        "cannot extract from package \"evil-escape\": path /../escape would leave the root"
+    );
+    assert_tree(&env.root(), &[f(0o644, "ok\n", "/ok")]);
+    env.assert_nothing_outside_the_root();
+}
+
+#[test]
+fn a_hostile_symlink_to_an_absolute_path_is_resolved_inside_the_root() {
+    let env = Env::new();
+    let outside = env.outside().display().to_string();
+    // `/etc/shadow` as in a real attack, and a directory that exists on the host, where a
+    // write that followed the link on the host would succeed.
+    for target in ["/etc/shadow", outside.as_str()] {
+        let (archive, release) = hostile(
+            "evil-link",
+            &[
+                TestEntry::dir("./", 0o755),
+                TestEntry::dir("./etc/", 0o755),
+                TestEntry::symlink("./etc/evil", target),
+                TestEntry::file("./etc/evil/x", 0o644, "pwned\n"),
+            ],
+            &["/etc/**:"],
+        );
+        let server = archive.server().start();
+        std::fs::remove_dir_all(env.root()).ok();
+
+        let error = cut_err(
+            &release,
+            &["evil-link_all"],
+            &env.options(&[("ubuntu", &server)]),
+        );
+
+        // The link leads to <root><target>, which does not exist.
+        assert_eq!(
+            error,
+            format!(
+                "cannot extract from package \"evil-link\": cannot create the file /etc/evil/x in the root {}: No such file or directory (os error 2)",
+                env.root().display()
+            )
+        );
+        assert_tree(&env.root(), &[d(0o755, "/etc/"), l(target, "/etc/evil")]);
+        env.assert_nothing_outside_the_root();
+    }
+}
+
+#[test]
+fn a_hostile_symlink_climbing_up_leads_back_to_the_root() {
+    let (archive, release) = hostile(
+        "evil-climb",
+        &[
+            TestEntry::dir("./", 0o755),
+            TestEntry::symlink("./lib", "../../../.."),
+            TestEntry::file("./lib/kerf-escape-test", 0o644, "deep\n"),
+            TestEntry::symlink("./up", ".."),
+            TestEntry::file("./up/x", 0o644, "x\n"),
+        ],
+        &["/lib:", "/lib/kerf-escape-test:", "/up:", "/up/x:"],
+    );
+    let server = archive.server().start();
+    let env = Env::new();
+
+    cut_ok(
+        &release,
+        &["evil-climb_all"],
+        &env.options(&[("ubuntu", &server)]),
+    );
+
+    // `..` stops at the root, as in a chroot: both files land at its top.
+    assert_tree(
+        &env.root(),
+        &[
+            f(0o644, "deep\n", "/kerf-escape-test"),
+            l("../../../..", "/lib"),
+            l("..", "/up"),
+            f(0o644, "x\n", "/x"),
+        ],
+    );
+    env.assert_nothing_outside_the_root();
+    assert!(!Path::new("/kerf-escape-test").exists());
+}
+
+#[test]
+fn a_hostile_hard_link_out_of_the_package_is_refused() {
+    let (archive, release) = hostile(
+        "evil-hardlink",
+        &[
+            TestEntry::dir("./", 0o755),
+            TestEntry::hard_link("./h", "./../../etc/passwd"),
+        ],
+        &["/h:"],
+    );
+    let server = archive.server().start();
+    let env = Env::new();
+
+    let error = cut_err(
+        &release,
+        &["evil-hardlink_all"],
+        &env.options(&[("ubuntu", &server)]),
+    );
+
+    assert_eq!(
+        error,
+        "cannot extract from package \"evil-hardlink\": cannot create hard link /h: no content at ./../../etc/passwd"
+    );
+    assert_eq!(names(&env.root()), Vec::<String>::new());
+    env.assert_nothing_outside_the_root();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 11. The cache.
+
+#[test]
+fn a_warm_cut_downloads_only_the_inrelease_and_offline_cuts_need_the_cache() {
+    let archive = hello_archive();
+    let server = archive.server().start();
+    let release = release(
+        "v3",
+        &[only("ubuntu", &archive)],
+        &[("hello", HELLO_SLICES)],
+    );
+    let cold = Env::new();
+    let options = cold.options(&[("ubuntu", &server)]);
+    let gz_path = "/dists/noble/main/binary-amd64/Packages.gz";
+    let deb_path = archive.deb_path("hello", "1.0-1");
+
+    cut_ok(&release, &HELLO_ALL, &options);
+
+    let warm_root = cold.path.join("warm");
+    let warm = CutOptions {
+        root: warm_root.clone(),
+        ..options.clone()
+    };
+    let summary = cut_ok(&release, &HELLO_ALL, &warm);
+    assert_eq!(tree(&warm_root), tree(&cold.root()));
+    assert_eq!(server.hits("/dists/noble/InRelease"), 2);
+    assert_eq!(server.hits(gz_path), 1);
+    assert_eq!(server.hits(&deb_path), 1);
+    assert_eq!(
+        summary.downloaded,
+        archive.inrelease("noble").len() as u64,
+        "only InRelease is fetched again"
+    );
+
+    // Offline, with the server gone.
+    drop(server);
+    let offline_root = cold.path.join("offline");
+    let offline = CutOptions {
+        root: offline_root.clone(),
+        offline: true,
+        ..options.clone()
+    };
+    let summary = cut_ok(&release, &HELLO_ALL, &offline);
+    assert_eq!(tree(&offline_root), tree(&cold.root()));
+    assert_eq!(summary.downloaded, 0);
+
+    // Offline with an empty cache.
+    let empty = Env::new();
+    let options = CutOptions {
+        root: empty.root(),
+        cache_dir: empty.cache(),
+        ..offline.clone()
+    };
+    assert_eq!(
+        cut_err(&release, &HELLO_ALL, &options),
+        format!(
+            "offline: {}dists/noble/InRelease is not in the cache; run the cut once without --offline",
+            offline.archive_urls["ubuntu"]
+        )
+    );
+    assert_eq!(cache_files(&empty.cache()), Vec::<String>::new());
+}
+
+// ---------------------------------------------------------------------------------------------
+// 12. An existing root.
+
+#[test]
+fn cutting_into_an_existing_root_leaves_unrelated_files_alone() {
+    let archive = hello_archive();
+    let server = archive.server().start();
+    let release = release(
+        "v3",
+        &[only("ubuntu", &archive)],
+        &[("hello", HELLO_SLICES)],
+    );
+    let env = Env::new();
+    let root = env.root();
+    std::fs::create_dir_all(root.join("home/user")).expect("mkdir");
+    std::fs::write(root.join("home/user/notes"), "mine\n").expect("write");
+    // An existing implicit parent keeps its mode, whatever the package says (0751); a
+    // directory the package provides as the parent of a text path is chmod'ed to the package's
+    // mode (0750), as chisel does with every extracted directory.
+    std::fs::create_dir_all(root.join("usr/bin")).expect("mkdir");
+    std::fs::create_dir(root.join("etc")).expect("mkdir");
+    // A link where the package has a file is replaced, not written through.
+    std::fs::write(env.outside().join("host-file"), "host\n").expect("write");
+    std::os::unix::fs::symlink(env.outside().join("host-file"), root.join("usr/bin/tool"))
+        .expect("symlink");
+    for (path, mode) in [
+        ("home", 0o755),
+        ("home/user", 0o711),
+        ("home/user/notes", 0o600),
+        ("etc", 0o700),
+        ("usr", 0o700),
+    ] {
+        std::fs::set_permissions(root.join(path), std::fs::Permissions::from_mode(mode))
+            .expect("chmod");
+    }
+    let before = std::fs::metadata(root.join("home/user/notes")).expect("stat");
+
+    cut_ok(&release, &HELLO_ALL, &env.options(&[("ubuntu", &server)]));
+
+    let mut expected = hello_tree();
+    let usr = expected
+        .iter()
+        .position(|line| line.ends_with(" /usr/"))
+        .expect("/usr/");
+    expected[usr] = d(0o700, "/usr/");
+    let home = [
+        d(0o755, "/home/"),
+        d(0o711, "/home/user/"),
+        f(0o600, "mine\n", "/home/user/notes"),
+    ];
+    let at = expected
+        .iter()
+        .position(|line| line.ends_with(" /opt/"))
+        .expect("/opt/");
+    expected.splice(at..at, home);
+    assert_tree(&root, &expected);
+    let after = std::fs::metadata(root.join("home/user/notes")).expect("stat");
+    assert_eq!(
+        (after.ino(), after.mtime(), after.mtime_nsec()),
+        (before.ino(), before.mtime(), before.mtime_nsec())
+    );
+    assert_eq!(names(&env.outside()), ["host-file"]);
+    assert_eq!(
+        std::fs::read_to_string(env.outside().join("host-file")).expect("read"),
+        "host\n"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 13. `until: mutate`.
+
+/// There are no mutation scripts yet, so nothing is removed after them: `until: mutate` paths
+/// stay in the root. Once scripts run, SPEC §6.5 wants these paths removed (and kept out of
+/// the manifest); this test then changes.
+#[test]
+fn until_mutate_paths_are_kept_while_mutate_scripts_are_not_run() {
+    let archive = hello_archive();
+    let server = archive.server().start();
+    let slices = r#"
+        package: hello
+        slices:
+          scratch:
+            contents:
+              /etc/conf: {until: mutate}
+              /etc/scratch: {text: "temporary\n", until: mutate}
+            mutate: |
+              content.write("/etc/scratch", "changed\n")
+    "#;
+    let release = release("v3", &[only("ubuntu", &archive)], &[("hello", slices)]);
+    let env = Env::new();
+
+    let summary = cut_ok(
+        &release,
+        &["hello_scratch"],
+        &env.options(&[("ubuntu", &server)]),
+    );
+
+    assert_tree(
+        &env.root(),
+        &[
+            d(0o750, "/etc/"),
+            f(0o644, CONF, "/etc/conf"),
+            f(0o644, "temporary\n", "/etc/scratch"),
+        ],
+    );
+    assert_eq!(summary.paths, 2);
+}
