@@ -3011,3 +3011,53 @@ fn public_keys_are_decoded_and_their_ids_checked() {
         ["chisel.yaml:12:3: cannot decode public key \"k\": armored data contains more than one public key"]
     );
 }
+
+/// `Checks::FilesOnly` skips the release-wide rules but not a file's own; the fingerprint
+/// changes with any byte of any file.
+#[test]
+fn files_only_checks_skip_release_wide_rules_and_fingerprints_follow_content() {
+    use super::{fingerprint, load_files_with, Checks};
+    let chisel = chisel_yaml("v1");
+    let conflicting = [
+        (
+            "slices/aa.yaml",
+            "package: aa\nslices:\n  bins:\n    contents:\n      /usr/bin/x:\n",
+        ),
+        (
+            "slices/bb.yaml",
+            "package: bb\nslices:\n  bins:\n    contents:\n      /usr/bin/x:\n",
+        ),
+    ];
+    let release_files = files(&chisel, &conflicting);
+    assert_eq!(
+        errors(load_files_with("test-release", &release_files, Checks::All)),
+        ["slices/aa.yaml:3: slices aa_bins and bb_bins conflict on /usr/bin/x"]
+    );
+    assert!(load_files_with("test-release", &release_files, Checks::FilesOnly).is_ok());
+    let broken = files(
+        &chisel,
+        &[(
+            "slices/aa.yaml",
+            "package: aa\nslices:\n  bins:\n    contents:\n      usr/bin/x:\n",
+        )],
+    );
+    assert_eq!(
+        errors(load_files_with("test-release", &broken, Checks::FilesOnly)),
+        ["slices/aa.yaml:5:7: slice aa_bins has invalid content path: usr/bin/x"]
+    );
+
+    let first = fingerprint(&release_files);
+    assert_eq!(first.len(), 64);
+    assert_eq!(first, fingerprint(&files(&chisel, &conflicting)));
+    let edited = files(
+        &chisel,
+        &[
+            conflicting[0],
+            (
+                "slices/bb.yaml",
+                "package: bb\nslices:\n  bins:\n    contents:\n      /usr/bin/y:\n",
+            ),
+        ],
+    );
+    assert_ne!(first, fingerprint(&edited));
+}
