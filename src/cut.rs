@@ -18,7 +18,8 @@ use std::time::Instant;
 use sha2::{Digest as _, Sha256};
 
 use crate::archive::cache::{Cache, CacheError, Digest, InsertError, Verify};
-use crate::archive::fetch::{FetchError, FetchOptions, Fetcher};
+use crate::archive::credentials::{find_credentials, CredentialsError};
+use crate::archive::fetch::{BasicAuth, FetchError, FetchOptions, Fetcher};
 use crate::archive::index::{IndexError, PackageIndex, ReleaseInfo};
 use crate::archive::inrelease::{verify_clearsigned, PublicKey, VerifyError};
 use crate::archive::select::{
@@ -27,8 +28,8 @@ use crate::archive::select::{
 use crate::deb::{DebError, DebReader, HashingReader};
 use crate::extract::root::{RelPath, Root, RootError};
 use crate::extract::{
-    create_content, entry_path, extract_package, DataEntry, EntryKind, ExtractError, Installed,
-    InstalledKind, PackagePlan, Visitor,
+    create_content, entry_path, extract_package, remove_until_mutate, DataEntry, EntryKind,
+    ExtractError, Installed, InstalledKind, PackagePlan, Visitor,
 };
 use crate::manifest::{Manifest, ManifestPackage, ManifestPath};
 use crate::release::{Arch, Archive, Generate, PathKind, Pro, Release, SliceKey};
@@ -48,6 +49,8 @@ pub(crate) struct CutOptions {
     pub(crate) jobs: usize,
     /// Timeouts, retries and proxies of the HTTP client.
     pub(crate) fetch: FetchOptions,
+    /// Where the credentials of Ubuntu Pro archives are looked for (SPEC §5.5).
+    pub(crate) auth_dir: PathBuf,
 }
 
 /// What the cut did.
@@ -124,6 +127,11 @@ pub(crate) enum CutError {
     Extract(#[from] ExtractError),
     #[error("offline: {0} is not in the cache; run the cut once without --offline")]
     NotCached(String),
+    #[error("archive \"{archive}\": {source}")]
+    Credentials {
+        archive: String,
+        source: CredentialsError,
+    },
     #[error("no archive could be opened: every archive of the release was skipped")]
     NoArchive,
     #[error("cannot read the cached file {path}: {reason}")]
@@ -153,6 +161,14 @@ pub(crate) fn cut(
 ) -> Result<CutSummary, CutError> {
     let started = Instant::now();
     let selection = select(release, slices, options.arch)?;
+    for slice in &selection.slices {
+        if !slice.mutate.is_empty() {
+            reporter.warning(&format!(
+                "slice {} has a mutate script, which this kerf does not run yet: its mutable files keep their packaged content",
+                slice.key()
+            ));
+        }
+    }
     // The root is checked before any download (chisel finds a missing root last).
     let root = Root::create(&options.root)?;
     let cache = Cache::open(&options.cache_dir).map_err(CutError::from)?;
@@ -171,7 +187,7 @@ pub(crate) fn cut(
         .iter()
         .filter_map(|name| release.packages.get(*name)?.archive.as_deref())
         .collect();
-    let archives = context.open_archives(&pinned)?;
+    let (archives, credentials) = context.open_archives(&pinned)?;
 
     let mut chosen = Vec::new();
     for name in &packages {
@@ -181,7 +197,7 @@ pub(crate) fn cut(
             .and_then(|package| package.archive.as_deref());
         chosen.push(choose(&archives, name, pin)?);
     }
-    let debs = context.download_all(&chosen)?;
+    let debs = context.download_all(&chosen, &credentials)?;
 
     let mut installed: BTreeMap<String, Installed> = BTreeMap::new();
     for (package, deb) in chosen.iter().zip(&debs) {
@@ -193,6 +209,8 @@ pub(crate) fn cut(
         extract_from_deb(package, &plan, &root, deb, &mut installed)?;
     }
     create_content(&selection, &root, &mut installed)?;
+    // Mutate scripts are not run yet (a later issue); the paths present only for them go now.
+    remove_until_mutate(&selection, &root, &mut installed)?;
     write_manifests(&selection, &chosen, &root, &installed, reporter)?;
 
     let bytes = installed
@@ -214,6 +232,10 @@ pub(crate) fn cut(
 
 /// The indexes of one suite: (suite, component, index).
 type SuiteIndexes = Vec<(String, String, PackageIndex)>;
+
+/// The Basic auth of each opened Pro archive, by archive name. Plain archives have none, so no
+/// request to them ever carries credentials.
+type ArchiveCredentials = BTreeMap<String, BasicAuth>;
 
 struct Context<'a> {
     release: &'a Release,
@@ -250,20 +272,35 @@ impl Context<'_> {
 
     /// Opens every archive that could provide a package: those with a non-negative priority
     /// and those a selected package pins. Suites are opened in parallel.
-    fn open_archives(&self, pinned: &BTreeSet<&str>) -> Result<Vec<OpenedArchive>, CutError> {
+    ///
+    /// A Pro archive is opened only when the auth directory has credentials for its base URL
+    /// (whatever that URL is, the default ESM host or an override); they are returned by
+    /// archive name, for every request to that archive. Without them the archive is skipped
+    /// with chisel's warning.
+    fn open_archives(
+        &self,
+        pinned: &BTreeSet<&str>,
+    ) -> Result<(Vec<OpenedArchive>, ArchiveCredentials), CutError> {
         let mut wanted: Vec<&Archive> = Vec::new();
+        let mut credentials = ArchiveCredentials::new();
         for archive in self.release.archives.values() {
             if archive.priority < 0 && !pinned.contains(archive.name.as_str()) {
                 continue;
             }
-            if archive.pro != Pro::None && !self.options.archive_urls.contains_key(&archive.name) {
-                // Credentials for Ubuntu Pro are not supported yet; chisel skips such archives
-                // the same way when it finds none.
-                self.reporter.warning(&format!(
-                    "Archive \"{}\" ignored: credentials not found",
-                    archive.name
-                ));
-                continue;
+            if archive.pro != Pro::None {
+                let found = find_credentials(&self.options.auth_dir, &self.base_url(archive))
+                    .map_err(|source| CutError::Credentials {
+                        archive: archive.name.clone(),
+                        source,
+                    })?;
+                let Some(found) = found else {
+                    self.reporter.warning(&format!(
+                        "Archive \"{}\" ignored: credentials not found",
+                        archive.name
+                    ));
+                    continue;
+                };
+                credentials.insert(archive.name.clone(), found);
             }
             wanted.push(archive);
         }
@@ -271,10 +308,14 @@ impl Context<'_> {
             .iter()
             .flat_map(|archive| archive.suites.iter().map(move |suite| (*archive, suite)))
             .collect();
+        let credentials_ref = &credentials;
         let results: Vec<Result<SuiteIndexes, CutError>> = std::thread::scope(|scope| {
             let handles: Vec<_> = jobs
                 .iter()
-                .map(|(archive, suite)| scope.spawn(move || self.open_suite(archive, suite)))
+                .map(|(archive, suite)| {
+                    let auth = credentials_ref.get(&archive.name);
+                    scope.spawn(move || self.open_suite(archive, suite, auth))
+                })
                 .collect();
             handles
                 .into_iter()
@@ -303,10 +344,16 @@ impl Context<'_> {
         if opened.is_empty() {
             return Err(CutError::NoArchive);
         }
-        Ok(opened)
+        Ok((opened, credentials))
     }
 
-    fn open_suite(&self, archive: &Archive, suite: &str) -> Result<SuiteIndexes, CutError> {
+    /// `auth` is the archive's Basic auth, for a Pro archive.
+    fn open_suite(
+        &self,
+        archive: &Archive,
+        suite: &str,
+        auth: Option<&BasicAuth>,
+    ) -> Result<SuiteIndexes, CutError> {
         let base = self.base_url(archive);
         let url = format!("{base}dists/{suite}/InRelease");
         let index_error = |source| CutError::Index {
@@ -323,7 +370,7 @@ impl Context<'_> {
                 .get_keyed(&inrelease_key(&url))?
                 .ok_or_else(|| CutError::NotCached(url.clone()))?
         } else {
-            let bytes = self.fetcher.get_bytes(&url, None, 64 << 20)?;
+            let bytes = self.fetcher.get_bytes(&url, auth, 64 << 20)?;
             self.downloaded
                 .fetch_add(bytes.len() as u64, Ordering::Relaxed);
             bytes
@@ -370,7 +417,7 @@ impl Context<'_> {
                 });
             }
             let index =
-                self.open_index(archive, &base, suite, component, &info, &inrelease_digest)?;
+                self.open_index(archive, suite, component, &info, &inrelease_digest, auth)?;
             indexes.push((suite.to_owned(), component.clone(), index));
         }
         Ok(indexes)
@@ -381,12 +428,13 @@ impl Context<'_> {
     fn open_index(
         &self,
         archive: &Archive,
-        base: &str,
         suite: &str,
         component: &str,
         info: &ReleaseInfo,
         inrelease_digest: &str,
+        auth: Option<&BasicAuth>,
     ) -> Result<PackageIndex, CutError> {
+        let base = self.base_url(archive);
         let arch = self.options.arch.as_str();
         let index_error = |source| CutError::Index {
             archive: archive.name.clone(),
@@ -425,6 +473,7 @@ impl Context<'_> {
             gz_digest,
             Some(*gz_size),
             &format!("{suite}/{gz_path}"),
+            auth,
         )?;
 
         let cached_error = |error: std::io::Error| CutError::CachedFile {
@@ -448,13 +497,15 @@ impl Context<'_> {
         Ok(index)
     }
 
-    /// The blob with this digest from the cache, or downloaded into it.
+    /// The blob with this digest from the cache, or downloaded into it, sending `auth` (the
+    /// Basic auth of the Pro archive it comes from) with the request.
     fn fetch_blob(
         &self,
         url: &str,
         digest: &str,
         size: Option<u64>,
         name: &str,
+        auth: Option<&BasicAuth>,
     ) -> Result<PathBuf, CutError> {
         let digest = Digest::from_hex(digest).map_err(|error| CutError::Suite {
             archive: String::new(),
@@ -470,7 +521,7 @@ impl Context<'_> {
         self.reporter.download_started(name, size.unwrap_or(0));
         let result = self.cache.insert_with(url, &digest, size, |writer| {
             self.fetcher
-                .fetch_to(url, None, writer, &|done, _| {
+                .fetch_to(url, auth, writer, &|done, _| {
                     self.reporter.download_progress(name, done)
                 })
                 .map(|bytes| {
@@ -484,8 +535,13 @@ impl Context<'_> {
         })
     }
 
-    /// Downloads every package, `jobs` at a time; returns their cached paths in input order.
-    fn download_all(&self, packages: &[ChosenPackage]) -> Result<Vec<PathBuf>, CutError> {
+    /// Downloads every package, `jobs` at a time, each with the credentials of its archive;
+    /// returns their cached paths in input order.
+    fn download_all(
+        &self,
+        packages: &[ChosenPackage],
+        credentials: &ArchiveCredentials,
+    ) -> Result<Vec<PathBuf>, CutError> {
         let next = AtomicUsize::new(0);
         let results: Mutex<Vec<Option<Result<PathBuf, CutError>>>> =
             Mutex::new((0..packages.len()).map(|_| None).collect());
@@ -502,6 +558,7 @@ impl Context<'_> {
                         &package.info.sha256,
                         Some(package.info.size),
                         &package.info.name,
+                        credentials.get(&package.archive),
                     );
                     let failed = result.is_err();
                     if let Ok(mut results) = results.lock() {

@@ -332,6 +332,7 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
         offline: args.offline,
         jobs: args.jobs,
         fetch: crate::archive::fetch::FetchOptions::default(),
+        auth_dir: crate::archive::credentials::auth_dir(|name| std::env::var_os(name)),
     };
     let reporter = printer::reporter(args.quiet, args.verbose);
     let summary = crate::cut::cut(&release, &slices, &options, reporter.as_ref());

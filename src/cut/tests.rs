@@ -329,6 +329,8 @@ impl Env {
                 proxies: ProxySettings::none(),
                 ..FetchOptions::default()
             },
+            // Never created: no credentials unless a test writes some.
+            auth_dir: self.path.join("auth.conf.d"),
         }
     }
 
@@ -1385,11 +1387,10 @@ fn cutting_into_an_existing_root_leaves_unrelated_files_alone() {
 // ---------------------------------------------------------------------------------------------
 // 13. `until: mutate`.
 
-/// There are no mutation scripts yet, so nothing is removed after them: `until: mutate` paths
-/// stay in the root. Once scripts run, SPEC §6.5 wants these paths removed (and kept out of
-/// the manifest); this test then changes.
+/// Mutation scripts do not run yet, but the paths that exist only for them are removed after
+/// the point where they would have run (SPEC §6.5); the parent the package gave stays.
 #[test]
-fn until_mutate_paths_are_kept_while_mutate_scripts_are_not_run() {
+fn until_mutate_paths_are_removed_after_the_scripts_would_run() {
     let archive = hello_archive();
     let server = archive.server().start();
     let slices = r#"
@@ -1411,13 +1412,135 @@ fn until_mutate_paths_are_kept_while_mutate_scripts_are_not_run() {
         &env.options(&[("ubuntu", &server)]),
     );
 
-    assert_tree(
-        &env.root(),
+    assert_tree(&env.root(), &[d(0o750, "/etc/")]);
+    assert_eq!(summary.paths, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 14. Ubuntu Pro credentials.
+
+/// A reporter that keeps the warnings.
+#[derive(Default)]
+struct Warnings(std::sync::Mutex<Vec<String>>);
+
+impl Reporter for Warnings {
+    fn warning(&self, text: &str) {
+        self.0.lock().expect("warnings lock").push(text.to_owned());
+    }
+}
+
+impl Warnings {
+    fn taken(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().expect("warnings lock"))
+    }
+}
+
+#[test]
+fn a_pro_archive_is_used_with_credentials_and_skipped_without() {
+    let mut plain = TestArchive::new(&["noble"]);
+    plain.add("noble", "shared", "1.0", &version_file("shared", "plain\n"));
+    let mut pro = TestArchive::new(&["noble"]);
+    pro.add("noble", "shared", "1.0", &version_file("shared", "pro\n"));
+    let (plain_server, pro_server) = (plain.server().start(), pro.server().start());
+    let mut release = release(
+        "v3",
         &[
-            d(0o750, "/etc/"),
-            f(0o644, CONF, "/etc/conf"),
-            f(0o644, "temporary\n", "/etc/scratch"),
+            ArchiveRef {
+                name: "ubuntu",
+                archive: &plain,
+                priority: Some(10),
+            },
+            ArchiveRef {
+                name: "esm",
+                archive: &pro,
+                priority: Some(20),
+            },
         ],
+        &[("shared", &version_slice("shared", None))],
     );
-    assert_eq!(summary.paths, 2);
+    release
+        .archives
+        .get_mut("esm")
+        .expect("the esm archive")
+        .pro = crate::release::Pro::EsmApps;
+    let servers = [("ubuntu", &plain_server), ("esm", &pro_server)];
+    let keys = [SliceKey::parse("shared_data").expect("a slice reference")];
+    let pro_port = pro_server.addr().port();
+
+    // With credentials for the server's URL (a token without a scheme would match only https).
+    let env = Env::new();
+    let options = env.options(&servers);
+    std::fs::create_dir(&options.auth_dir).expect("mkdir auth.conf.d");
+    std::fs::write(
+        options.auth_dir.join("90ubuntu-advantage"),
+        format!(
+            "machine esm.ubuntu.com/apps/ubuntu/ login nobody password nothing\n\
+             machine http://127.0.0.1:{pro_port}/ login bearer password t0ken\n"
+        ),
+    )
+    .expect("write the credentials");
+    let warnings = Warnings::default();
+    cut(&release, &keys, &options, &warnings).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(version_of(&env, "shared"), "pro\n");
+    assert_eq!(warnings.taken(), Vec::<String>::new());
+    let mut paths: Vec<String> = pro_server
+        .requests()
+        .iter()
+        .map(|request| request.path.clone())
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "/dists/noble/InRelease".to_owned(),
+            "/dists/noble/main/binary-amd64/Packages.gz".to_owned(),
+            pro.deb_path("shared", "1.0"),
+        ]
+    );
+    for request in pro_server.requests() {
+        assert_eq!(
+            request.header("Authorization"),
+            Some("Basic YmVhcmVyOnQwa2Vu"),
+            "{}",
+            request.path
+        );
+    }
+    let plain_requests = plain_server.requests();
+    assert_eq!(plain_requests.len(), 2, "InRelease and Packages.gz only");
+    for request in &plain_requests {
+        assert_eq!(request.header("Authorization"), None, "{}", request.path);
+    }
+
+    // Credentials whose token has no scheme match only https: the archive is skipped.
+    let env = Env::new();
+    let options = env.options(&servers);
+    std::fs::create_dir(&options.auth_dir).expect("mkdir auth.conf.d");
+    std::fs::write(
+        options.auth_dir.join("ubuntu-pro.conf"),
+        format!("machine 127.0.0.1:{pro_port} login bearer password t0ken\n"),
+    )
+    .expect("write the credentials");
+    let pro_requests = pro_server.requests().len();
+    cut(&release, &keys, &options, &warnings).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(version_of(&env, "shared"), "plain\n");
+    assert_eq!(
+        warnings.taken(),
+        ["Archive \"esm\" ignored: credentials not found"]
+    );
+    assert_eq!(pro_server.requests().len(), pro_requests);
+
+    // No credentials directory at all: the same.
+    let env = Env::new();
+    let options = env.options(&servers);
+    cut(&release, &keys, &options, &warnings).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(version_of(&env, "shared"), "plain\n");
+    assert_eq!(
+        warnings.taken(),
+        ["Archive \"esm\" ignored: credentials not found"]
+    );
+    assert_eq!(pro_server.requests().len(), pro_requests);
+    env.assert_nothing_outside_the_root();
+    for request in plain_server.requests() {
+        assert_eq!(request.header("Authorization"), None, "{}", request.path);
+    }
 }

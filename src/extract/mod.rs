@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Read;
 
 use crate::glob::glob_match;
-use crate::release::{PathKind, SliceKey};
+use crate::release::{PathKind, SliceKey, Until};
 use crate::resolve::Selection;
 use root::{RelPath, Root, RootError};
 
@@ -503,6 +503,73 @@ pub(crate) fn create_content(
             }
         };
         record(installed, path, mode, kind, &slices);
+    }
+    Ok(())
+}
+
+/// Removes the paths every selected slice listing them marks `until: mutate`, after the
+/// scripts ran: files first, then directories deepest first, a directory that is not empty
+/// being kept. Removed paths leave `installed`, so the manifest does not list them.
+pub(crate) fn remove_until_mutate(
+    selection: &Selection<'_>,
+    root: &Root,
+    installed: &mut BTreeMap<String, Installed>,
+) -> Result<(), ExtractError> {
+    let until_of = |slice: &crate::release::Slice, path: &str| -> Option<Until> {
+        if let Some(info) = slice.contents.get(path) {
+            return Some(info.until);
+        }
+        // A glob's match is credited to the glob's entry.
+        slice
+            .contents
+            .iter()
+            .find(|(pattern, info)| info.kind == PathKind::Glob && glob_match(pattern, path))
+            .map(|(_, info)| info.until)
+    };
+    let mut doomed: Vec<String> = installed
+        .values()
+        .filter(|item| {
+            !item.slices.is_empty()
+                && item.slices.iter().all(|key| {
+                    selection
+                        .slices
+                        .iter()
+                        .find(|slice| &slice.key() == key)
+                        .and_then(|slice| until_of(slice, &item.path))
+                        == Some(Until::Mutate)
+                })
+        })
+        .map(|item| item.path.clone())
+        .collect();
+    // Files before directories, deeper directories before their parents.
+    doomed.sort_by_key(|path| {
+        (
+            path.ends_with('/'),
+            std::cmp::Reverse(path.matches('/').count()),
+        )
+    });
+    for path in doomed {
+        let Some(rel) = RelPath::new(&path) else {
+            continue;
+        };
+        let is_dir = matches!(
+            installed.get(&path).map(|item| &item.kind),
+            Some(InstalledKind::Directory)
+        );
+        let removed = match root.remove(&rel) {
+            Ok(()) => true,
+            // A directory something else still lives in stays, as in chisel.
+            Err(_) if is_dir => false,
+            Err(source) => {
+                return Err(ExtractError::Root {
+                    package: String::new(),
+                    source,
+                })
+            }
+        };
+        if removed {
+            installed.remove(&path);
+        }
     }
     Ok(())
 }
