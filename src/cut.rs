@@ -376,37 +376,19 @@ impl Context<'_> {
             bytes
         };
 
-        let mut keys = Vec::new();
-        for name in &archive.public_keys {
-            let definition = &self.release.public_keys[name];
-            let key =
-                PublicKey::from_armor(name, &definition.armor).map_err(|error| CutError::Key {
-                    archive: archive.name.clone(),
-                    key: name.clone(),
-                    reason: error.to_string(),
-                })?;
-            keys.push(key);
-        }
-        let key_refs: Vec<&PublicKey> = keys.iter().collect();
-        let verified =
-            verify_clearsigned(&bytes, &key_refs).map_err(|source| CutError::Verify {
-                archive: archive.name.clone(),
-                url: url.clone(),
-                source,
-            })?;
+        let inrelease_digest = crate::extract::root::hex(&Sha256::digest(&bytes));
+        let text = self.verified_text(archive, &url, &bytes, &inrelease_digest)?;
         if !self.options.offline {
             // Only a verified file is kept, for later offline cuts.
             self.cache.put_keyed(&inrelease_key(&url), &bytes)?;
         }
-        let info = ReleaseInfo::parse(verified.text(), suite).map_err(index_error)?;
+        let info = ReleaseInfo::parse(&text, suite).map_err(index_error)?;
         let arch = self.options.arch.as_str();
         if !info.architectures.is_empty() && !info.architectures.iter().any(|listed| listed == arch)
         {
             // The suite does not carry this architecture at all.
             return Ok(Vec::new());
         }
-        let inrelease_digest = crate::extract::root::hex(&Sha256::digest(&bytes));
-
         let mut indexes = Vec::new();
         for component in &archive.components {
             if !info.components.iter().any(|listed| listed == component) {
@@ -421,6 +403,50 @@ impl Context<'_> {
             indexes.push((suite.to_owned(), component.clone(), index));
         }
         Ok(indexes)
+    }
+
+    /// The signed text of an InRelease file, verified against the archive's keys. The text of a
+    /// file verified before is remembered under the file's digest and the keys' fingerprints, so
+    /// a warm cut checks no signature again for the same bytes and keys.
+    fn verified_text(
+        &self,
+        archive: &Archive,
+        url: &str,
+        bytes: &[u8],
+        digest: &str,
+    ) -> Result<String, CutError> {
+        let mut keys = Vec::new();
+        let mut identity = digest.to_owned();
+        for name in &archive.public_keys {
+            let definition = &self.release.public_keys[name];
+            let key =
+                PublicKey::from_armor(name, &definition.armor).map_err(|error| CutError::Key {
+                    archive: archive.name.clone(),
+                    key: name.clone(),
+                    reason: error.to_string(),
+                })?;
+            identity.push(' ');
+            identity.push_str(&key.fingerprint());
+            keys.push(key);
+        }
+        let memo = format!(
+            "inrelease-text-{}",
+            crate::extract::root::hex(&Sha256::digest(identity.as_bytes()))
+        );
+        if let Some(text) = self.cache.get_keyed(&memo)? {
+            if let Ok(text) = String::from_utf8(text) {
+                return Ok(text);
+            }
+        }
+        let key_refs: Vec<&PublicKey> = keys.iter().collect();
+        let verified = verify_clearsigned(bytes, &key_refs).map_err(|source| CutError::Verify {
+            archive: archive.name.clone(),
+            url: url.to_owned(),
+            source,
+        })?;
+        let text = verified.into_text();
+        self.cache.put_keyed(&memo, text.as_bytes())?;
+        Ok(text)
     }
 
     /// The component's package index: the parsed table from the cache when this InRelease was

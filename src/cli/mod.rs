@@ -116,6 +116,31 @@ fn write_stdout(text: &str) -> Result<()> {
 
 /// Loads the release named by `--release`: a directory, or a bundled release's name.
 fn load_release(arg: &ReleaseArg) -> Result<Release> {
+    let (origin, files) = release_files(arg)?;
+    Ok(release::load_files(&origin, &files)?)
+}
+
+/// Loads the release for a cut. A release whose exact files passed every check before (as
+/// the cache remembers under their fingerprint) gets only each file's own checks: the
+/// release-wide ones are most of the time a warm cut would spend on it.
+fn load_release_for_cut(arg: &ReleaseArg, cache_dir: &Path) -> Result<Release> {
+    let (origin, files) = release_files(arg)?;
+    let cache = crate::archive::cache::Cache::open(cache_dir)?;
+    let key = format!("release-checked-{}", release::fingerprint(&files));
+    if cache.get_keyed(&key)?.is_some() {
+        return Ok(release::load_files_with(
+            &origin,
+            &files,
+            release::Checks::FilesOnly,
+        )?);
+    }
+    let loaded = release::load_files(&origin, &files)?;
+    cache.put_keyed(&key, b"")?;
+    Ok(loaded)
+}
+
+/// The files of the release named by `--release`: a directory, or a bundled release's name.
+fn release_files(arg: &ReleaseArg) -> Result<(String, Vec<release::SourceFile>)> {
     let name = match &arg.release {
         Some(name) => name.clone(),
         None => infer_release_name()?,
@@ -124,11 +149,11 @@ fn load_release(arg: &ReleaseArg) -> Result<Release> {
     let looks_like_path = name.contains('/') || name == "." || name == "..";
     if !looks_like_path {
         if let Some(bundled) = bundled::find(bundled::releases(), &name) {
-            return Ok(release::load_files(&name, &bundled.source_files())?);
+            return Ok((name, bundled.source_files()));
         }
     }
     if looks_like_path || path.is_dir() {
-        return Ok(release::load_dir(&path)?);
+        return Ok((path.display().to_string(), release::read_dir(&path)?));
     }
     Err(UsageError(format!(
         "unknown release \"{name}\": it is not a directory, nor a release bundled into kerf ({})",
@@ -314,7 +339,11 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
             .into());
         }
     }
-    let release = load_release(&args.release)?;
+    let cache_dir = match &args.cache_dir {
+        Some(dir) => dir.clone(),
+        None => default_cache_dir()?,
+    };
+    let release = load_release_for_cut(&args.release, &cache_dir)?;
     for name in archive_urls.keys() {
         if !release.archives.contains_key(name) {
             let names: Vec<&str> = release.archives.keys().map(String::as_str).collect();
@@ -324,10 +353,7 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
     let options = CutOptions {
         root: args.root.clone(),
         arch,
-        cache_dir: match &args.cache_dir {
-            Some(dir) => dir.clone(),
-            None => default_cache_dir()?,
-        },
+        cache_dir,
         archive_urls,
         offline: args.offline,
         jobs: args.jobs,
