@@ -655,6 +655,7 @@ fn a_basic_cut_gives_the_exact_tree() {
     );
     let mut cached = vec![
         "index-v1/inrelease-*".to_owned(),
+        "index-v1/inrelease-text-*".to_owned(),
         "index-v1/packages-v1-*".to_owned(),
         blob(&gz),
         blob(deb),
@@ -775,7 +776,10 @@ fn a_tampered_packages_index_is_refused() {
         )
     );
     // Only the verified InRelease is kept.
-    assert_eq!(cache_files(&env.cache()), ["index-v1/inrelease-*"]);
+    assert_eq!(
+        cache_files(&env.cache()),
+        ["index-v1/inrelease-*", "index-v1/inrelease-text-*"]
+    );
     assert_eq!(names(&env.root()), Vec::<String>::new());
 }
 
@@ -814,6 +818,7 @@ fn an_index_whose_content_differs_from_the_signed_digest_is_refused() {
         cache_files(&env.cache()),
         [
             "index-v1/inrelease-*".to_owned(),
+            "index-v1/inrelease-text-*".to_owned(),
             blob(&archive.packages_gz("noble", "main"))
         ]
     );
@@ -856,6 +861,7 @@ fn a_tampered_deb_is_refused_and_a_fixed_server_then_works() {
     let gz = archive.packages_gz("noble", "main");
     let mut expected = vec![
         "index-v1/inrelease-*".to_owned(),
+        "index-v1/inrelease-text-*".to_owned(),
         "index-v1/packages-v1-*".to_owned(),
         blob(&gz),
     ];
