@@ -703,6 +703,41 @@ fn extract_from_deb(
     extract_package(name, plan, root, &mut entries, installed)
 }
 
+/// Hard-link groups among the installed files: path → group number, from 1, numbered in path
+/// order. A group is what the root holds as one inode under several installed paths.
+fn hard_link_groups(root: &Root, installed: &BTreeMap<String, Installed>) -> BTreeMap<String, u64> {
+    use std::os::unix::fs::MetadataExt as _;
+    let mut by_inode: BTreeMap<(u64, u64), Vec<&str>> = BTreeMap::new();
+    for item in installed.values() {
+        if !matches!(item.kind, InstalledKind::File { .. }) {
+            continue;
+        }
+        let Some(rel) = RelPath::new(&item.path) else {
+            continue;
+        };
+        if let Ok(Some(metadata)) = root.metadata(&rel) {
+            if metadata.nlink() > 1 {
+                by_inode
+                    .entry((metadata.dev(), metadata.ino()))
+                    .or_default()
+                    .push(&item.path);
+            }
+        }
+    }
+    let mut groups: Vec<Vec<&str>> = by_inode
+        .into_values()
+        .filter(|paths| paths.len() > 1)
+        .collect();
+    groups.sort();
+    let mut numbers = BTreeMap::new();
+    for (index, paths) in groups.iter().enumerate() {
+        for path in paths {
+            numbers.insert((*path).to_owned(), index as u64 + 1);
+        }
+    }
+    numbers
+}
+
 /// Writes `manifest.wall` for every selected `generate: manifest` path.
 fn write_manifests(
     selection: &Selection<'_>,
@@ -736,6 +771,7 @@ fn write_manifests(
         slices: selection.slices.iter().map(|slice| slice.key()).collect(),
         paths: BTreeMap::new(),
     };
+    let hard_link_groups = hard_link_groups(root, installed);
     for item in installed.values() {
         let mut path = ManifestPath {
             path: item.path.clone(),
@@ -752,6 +788,7 @@ fn write_manifests(
             InstalledKind::File { size, sha256 } => {
                 path.sha256 = Some(sha256.clone());
                 path.size = *size;
+                path.inode = hard_link_groups.get(&item.path).copied().unwrap_or(0);
             }
             InstalledKind::Symlink { target } => {
                 path.path = path.path.trim_end_matches('/').to_owned();

@@ -1550,3 +1550,73 @@ fn a_pro_archive_is_used_with_credentials_and_skipped_without() {
         assert_eq!(request.header("Authorization"), None, "{}", request.path);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The manifest.
+
+/// A `generate: manifest` path gets chisel's jsonwall: every record, sorted, with hard-link
+/// groups numbered and the manifest's own entry without a hash.
+#[test]
+fn the_manifest_lists_packages_slices_and_paths_like_chisels() {
+    let archive = hello_archive();
+    let server = archive.server().start();
+    let slices = r#"
+        package: hello
+        slices:
+          bins:
+            contents:
+              /usr/bin/tool:
+              /usr/bin/tool-link:
+              /usr/bin/hl-a:
+              /usr/bin/hl-b:
+              /usr/bin/alias:
+          manifest:
+            contents:
+              /var/lib/chisel/**: {generate: manifest}
+    "#;
+    let release = release("v1", &[only("ubuntu", &archive)], &[("hello", slices)]);
+    let env = Env::new();
+    cut_ok(
+        &release,
+        &["hello_bins", "hello_manifest"],
+        &env.options(&[("ubuntu", &server)]),
+    );
+
+    let compressed =
+        std::fs::read(env.root().join("var/lib/chisel/manifest.wall")).expect("the manifest");
+    let text =
+        String::from_utf8(zstd::decode_all(compressed.as_slice()).expect("zstd")).expect("UTF-8");
+    let deb = &archive.package("hello", "1.0-1").deb;
+    let tool = sha(TOOL.as_bytes());
+    let real = sha(b"real\n");
+    let expected = [
+        "{\"jsonwall\":\"1.0\",\"schema\":\"1.0\",\"count\":16}".to_owned(),
+        "{\"kind\":\"content\",\"slice\":\"hello_bins\",\"path\":\"/usr/bin/alias\"}".to_owned(),
+        "{\"kind\":\"content\",\"slice\":\"hello_bins\",\"path\":\"/usr/bin/hl-a\"}".to_owned(),
+        "{\"kind\":\"content\",\"slice\":\"hello_bins\",\"path\":\"/usr/bin/hl-b\"}".to_owned(),
+        "{\"kind\":\"content\",\"slice\":\"hello_bins\",\"path\":\"/usr/bin/tool\"}".to_owned(),
+        "{\"kind\":\"content\",\"slice\":\"hello_bins\",\"path\":\"/usr/bin/tool-link\"}".to_owned(),
+        "{\"kind\":\"content\",\"slice\":\"hello_manifest\",\"path\":\"/var/lib/chisel/manifest.wall\"}".to_owned(),
+        format!("{{\"kind\":\"package\",\"name\":\"hello\",\"version\":\"1.0-1\",\"sha256\":\"{}\",\"arch\":\"amd64\"}}", sha(deb)),
+        "{\"kind\":\"path\",\"path\":\"/usr/bin/alias\",\"mode\":\"0777\",\"slices\":[\"hello_bins\"],\"link\":\"tool\"}".to_owned(),
+        format!("{{\"kind\":\"path\",\"path\":\"/usr/bin/hl-a\",\"mode\":\"0644\",\"slices\":[\"hello_bins\"],\"sha256\":\"{real}\",\"size\":5,\"inode\":1}}"),
+        format!("{{\"kind\":\"path\",\"path\":\"/usr/bin/hl-b\",\"mode\":\"0644\",\"slices\":[\"hello_bins\"],\"sha256\":\"{real}\",\"size\":5,\"inode\":1}}"),
+        format!("{{\"kind\":\"path\",\"path\":\"/usr/bin/tool\",\"mode\":\"0755\",\"slices\":[\"hello_bins\"],\"sha256\":\"{tool}\",\"size\":{},\"inode\":2}}", TOOL.len()),
+        format!("{{\"kind\":\"path\",\"path\":\"/usr/bin/tool-link\",\"mode\":\"0755\",\"slices\":[\"hello_bins\"],\"sha256\":\"{tool}\",\"size\":{},\"inode\":2}}", TOOL.len()),
+        "{\"kind\":\"path\",\"path\":\"/var/lib/chisel/manifest.wall\",\"mode\":\"0644\",\"slices\":[\"hello_manifest\"]}".to_owned(),
+        "{\"kind\":\"slice\",\"name\":\"hello_bins\"}".to_owned(),
+        "{\"kind\":\"slice\",\"name\":\"hello_manifest\"}".to_owned(),
+    ];
+    assert_eq!(
+        text.lines().collect::<Vec<_>>(),
+        expected.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        std::fs::metadata(env.root().join("var/lib/chisel/manifest.wall"))
+            .expect("stat")
+            .permissions()
+            .mode()
+            & 0o7777,
+        0o644
+    );
+}

@@ -270,7 +270,7 @@ pub(crate) fn extract_package(
                     root.make_dir(&ancestor, mode, false).map_err(root_error)?;
                 }
             }
-            let mode = if target.mode != 0 {
+            let mut mode = if target.mode != 0 {
                 target.mode
             } else {
                 entry.mode
@@ -306,11 +306,13 @@ pub(crate) fn extract_package(
                             target: link.clone(),
                         });
                     };
-                    if let Some(existing) = installed
+                    if let Some((existing, existing_mode)) = installed
                         .get(&link_path.as_str().to_owned())
-                        .map(|item| item.kind.clone())
+                        .map(|item| (item.kind.clone(), item.mode))
                     {
                         root.hard_link(&rel, &link_path).map_err(root_error)?;
+                        // One inode: the link has the mode of what it links to.
+                        mode = existing_mode;
                         existing
                     } else {
                         pending_links
@@ -374,7 +376,9 @@ fn resolve_pending_links(
             return Ok(());
         };
         let mut first: Option<(RelPath, InstalledKind)> = None;
-        for (path, slices, mode) in links {
+        // The links share one inode with the file they name, so they take its mode.
+        let mode = entry.mode;
+        for (path, slices, _) in links {
             let rel = RelPath::new(&path).ok_or_else(|| ExtractError::Escape {
                 package: package.to_owned(),
                 path: path.clone(),
