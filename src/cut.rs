@@ -12,7 +12,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufReader;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
 use sha2::{Digest as _, Sha256};
@@ -197,17 +196,16 @@ pub(crate) fn cut(
             .and_then(|package| package.archive.as_deref());
         chosen.push(choose(&archives, name, pin)?);
     }
-    let debs = context.download_all(&chosen, &credentials)?;
-
     let mut installed: BTreeMap<String, Installed> = BTreeMap::new();
-    for (package, deb) in chosen.iter().zip(&debs) {
+    context.download_in_order(&chosen, &credentials, &mut |package, deb| {
         reporter.step(&format!(
             "Extracting files from package \"{}\"...",
             package.info.name
         ));
         let plan = PackagePlan::new(&selection, &package.info.name);
         extract_from_deb(package, &plan, &root, deb, &mut installed)?;
-    }
+        Ok(())
+    })?;
     create_content(&selection, &root, &mut installed)?;
     // Mutate scripts are not run yet (a later issue); the paths present only for them go now.
     remove_until_mutate(&selection, &root, &mut installed)?;
@@ -563,18 +561,23 @@ impl Context<'_> {
 
     /// Downloads every package, `jobs` at a time, each with the credentials of its archive;
     /// returns their cached paths in input order.
-    fn download_all(
+    /// Downloads every package, `jobs` at a time, and hands each cached file to `ready` in the
+    /// order of `packages` as soon as it and every package before it are there: extraction
+    /// overlaps the downloads that are still running. The first error stops new downloads.
+    fn download_in_order(
         &self,
         packages: &[ChosenPackage],
         credentials: &ArchiveCredentials,
-    ) -> Result<Vec<PathBuf>, CutError> {
+        ready: &mut dyn FnMut(&ChosenPackage, &std::path::Path) -> Result<(), CutError>,
+    ) -> Result<(), CutError> {
         let next = AtomicUsize::new(0);
-        let results: Mutex<Vec<Option<Result<PathBuf, CutError>>>> =
-            Mutex::new((0..packages.len()).map(|_| None).collect());
         let workers = self.options.jobs.clamp(1, 16).min(packages.len().max(1));
+        let (sender, receiver) = std::sync::mpsc::channel::<(usize, Result<PathBuf, CutError>)>();
         std::thread::scope(|scope| {
             for _ in 0..workers {
-                scope.spawn(|| loop {
+                let sender = sender.clone();
+                let next = &next;
+                scope.spawn(move || loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     let Some(package) = packages.get(index) else {
                         break;
@@ -586,32 +589,30 @@ impl Context<'_> {
                         &package.info.name,
                         credentials.get(&package.archive),
                     );
-                    let failed = result.is_err();
-                    if let Ok(mut results) = results.lock() {
-                        results[index] = Some(result);
-                    }
-                    if failed {
-                        // Stop handing out work; the first error is reported.
-                        next.store(packages.len(), Ordering::Relaxed);
+                    if sender.send((index, result)).is_err() {
+                        break;
                     }
                 });
             }
-        });
-        let results = results.into_inner().unwrap_or_default();
-        let mut paths = Vec::with_capacity(packages.len());
-        for (package, result) in packages.iter().zip(results) {
-            match result {
-                Some(Ok(path)) => paths.push(path),
-                Some(Err(error)) => return Err(error),
-                None => {
-                    return Err(CutError::CachedFile {
-                        path: PathBuf::from(&package.url),
-                        reason: "not downloaded".to_owned(),
-                    })
+            drop(sender);
+            let mut arrived: BTreeMap<usize, PathBuf> = BTreeMap::new();
+            let mut done = 0;
+            let outcome = (|| {
+                for (index, result) in &receiver {
+                    arrived.insert(index, result?);
+                    while let Some(path) = arrived.remove(&done) {
+                        ready(&packages[done], &path)?;
+                        done += 1;
+                    }
                 }
+                Ok(())
+            })();
+            if outcome.is_err() {
+                // Stop handing out work; running downloads finish and are dropped.
+                next.store(packages.len(), Ordering::Relaxed);
             }
-        }
-        Ok(paths)
+            outcome
+        })
     }
 }
 
