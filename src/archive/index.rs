@@ -143,7 +143,9 @@ impl PackageIndex {
     /// Only six fields matter, so lines are scanned as bytes and every other field (most of a
     /// 73 MB index is descriptions) is skipped without being decoded or copied.
     pub(crate) fn read(mut input: impl BufRead, what: &str) -> Result<PackageIndex, IndexError> {
-        let mut best: BTreeMap<String, (Version, PackageInfo)> = BTreeMap::new();
+        // One table line per stanza; sorted and reduced to one per name at the end, which keeps
+        // a single allocation per package while reading.
+        let mut lines: Vec<(Version, String)> = Vec::new();
         let mut fields = StanzaFields::default();
         let mut line = Vec::with_capacity(256);
         let mut line_number = 0_usize;
@@ -159,12 +161,11 @@ impl PackageIndex {
             let text = trim_line_end(&line);
             if read == 0 || text.iter().all(u8::is_ascii_whitespace) {
                 if let Some((version, info)) = fields.take(what)? {
-                    match best.get(&info.name) {
-                        Some((existing, _)) if *existing >= version => {}
-                        _ => {
-                            best.insert(info.name.clone(), (version, info));
-                        }
-                    }
+                    let line = format!(
+                        "{}\t{}\t{}\t{}\t{}\t{}\n",
+                        info.name, info.version, info.arch, info.filename, info.size, info.sha256
+                    );
+                    lines.push((version, line));
                 }
                 if read == 0 {
                     break;
@@ -193,12 +194,16 @@ impl PackageIndex {
             let value = String::from_utf8_lossy(text[colon + 1..].trim_ascii()).into_owned();
             *slot = Some(value);
         }
-        let mut table = String::new();
-        for (_, info) in best.values() {
-            table.push_str(&format!(
-                "{}\t{}\t{}\t{}\t{}\t{}\n",
-                info.name, info.version, info.arch, info.filename, info.size, info.sha256
-            ));
+        // Highest version first within a name, then keep the first of each name.
+        lines.sort_by(|(a_version, a), (b_version, b)| {
+            line_name(a)
+                .cmp(line_name(b))
+                .then_with(|| b_version.cmp(a_version))
+        });
+        lines.dedup_by(|(_, later), (_, kept)| line_name(later) == line_name(kept));
+        let mut table = String::with_capacity(lines.iter().map(|(_, line)| line.len()).sum());
+        for (_, line) in lines {
+            table.push_str(&line);
         }
         Ok(PackageIndex { table })
     }
@@ -255,6 +260,11 @@ fn parse_line(line: &str) -> Option<PackageInfo> {
         size: fields.next()?.parse().ok()?,
         sha256: fields.next()?.to_owned(),
     })
+}
+
+/// The package name a table line starts with.
+fn line_name(line: &str) -> &str {
+    line.split('\t').next().unwrap_or_default()
 }
 
 fn trim_line_end(line: &[u8]) -> &[u8] {
