@@ -67,21 +67,8 @@ mod tests {
     use super::{find, render};
     use crate::release::{load_files, Release, SourceFile};
 
-    const CHISEL_YAML: &str = "\
-format: v1
-maintenance:
-    standard: 2024-04-25
-    end-of-life: 2036-04-29
-archives:
-    ubuntu:
-        version: 24.04
-        components: [main]
-        suites: [noble]
-        public-keys: [test-key]
-";
-
     fn chisel_yaml() -> String {
-        CHISEL_YAML.to_owned() + &crate::release::testing::public_keys_block()
+        crate::release::testing::chisel_yaml("v1")
     }
 
     /// One definition file per `(package, [(slice, hint)])`; each slice has one path of its own.

@@ -513,21 +513,8 @@ mod tests {
         assert_eq!(out, "|-\n    a\n\n    b\n");
     }
 
-    const CHISEL_YAML: &str = "\
-format: v3
-maintenance:
-    standard: 2024-04-25
-    end-of-life: 2036-04-29
-archives:
-    ubuntu:
-        version: 24.04
-        components: [main]
-        suites: [noble]
-        public-keys: [test-key]
-";
-
     fn chisel_yaml() -> String {
-        CHISEL_YAML.to_owned() + &crate::release::testing::public_keys_block()
+        crate::release::testing::chisel_yaml("v3")
     }
 
     const BASE_FILES: &str = "\

@@ -14,3 +14,13 @@ pub(crate) fn public_keys_block() -> String {
         .collect();
     format!("public-keys:\n  test-key:\n    id: \"{TEST_KEY_ID}\"\n    armor: |\n{armor}")
 }
+
+/// A minimal valid chisel.yaml of the given format: one archive `ubuntu` (noble, main) signed
+/// by the test key, and a maintenance block.
+pub(crate) fn chisel_yaml(format: &str) -> String {
+    format!(
+        "format: {format}\nmaintenance:\n  standard: 2024-04-25\n  end-of-life: 2036-04-29\n\
+         archives:\n  ubuntu:\n    version: 24.04\n    components: [main]\n    suites: [noble]\n    public-keys: [test-key]\n{}",
+        public_keys_block()
+    )
+}

@@ -23,20 +23,7 @@ fn dedent(text: &str) -> String {
 }
 
 fn chisel_yaml(format: &str) -> String {
-    dedent(&format!(
-        r#"
-        format: {format}
-        maintenance:
-            standard: 2024-04-25
-            end-of-life: 2036-04-29
-        archives:
-            ubuntu:
-                version: 24.04
-                components: [main]
-                suites: [noble]
-                public-keys: [test-key]
-        "#
-    )) + &crate::release::testing::public_keys_block()
+    crate::release::testing::chisel_yaml(format)
 }
 
 /// Loads a release of the given format from slice definition files (each starting with
