@@ -260,12 +260,24 @@ impl Context<'_> {
             .get(&archive.name)
             .cloned()
             .or_else(|| archive.url.clone())
-            .unwrap_or_else(|| default_base_url(archive, self.options.arch, false));
+            .unwrap_or_else(|| {
+                default_base_url(archive, self.options.arch, self.past_end_of_life())
+            });
         if url.ends_with('/') {
             url
         } else {
             format!("{url}/")
         }
+    }
+
+    /// Whether the release's end of life has passed: Ubuntu then moves it to old-releases.
+    fn past_end_of_life(&self) -> bool {
+        let today = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| {
+                i64::try_from(elapsed.as_secs() / 86_400).unwrap_or(i64::MAX)
+            });
+        today > self.release.maintenance.end_of_life.days_since_epoch()
     }
 
     /// Opens every archive that could provide a package: those with a non-negative priority

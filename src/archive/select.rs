@@ -180,6 +180,38 @@ mod tests {
     }
 
     #[test]
+    fn default_urls_follow_arch_age_and_pro() {
+        use crate::release::Arch;
+        let mut plain = archive("ubuntu", 10, vec![]).archive;
+        assert_eq!(
+            default_base_url(&plain, Arch::Amd64, false),
+            "http://archive.ubuntu.com/ubuntu/"
+        );
+        assert_eq!(
+            default_base_url(&plain, Arch::I386, false),
+            "http://archive.ubuntu.com/ubuntu/"
+        );
+        assert_eq!(
+            default_base_url(&plain, Arch::Arm64, false),
+            "http://ports.ubuntu.com/ubuntu-ports/"
+        );
+        assert_eq!(
+            default_base_url(&plain, Arch::Riscv64, true),
+            "http://old-releases.ubuntu.com/ubuntu/"
+        );
+        plain.pro = Pro::EsmApps;
+        assert_eq!(
+            default_base_url(&plain, Arch::Amd64, true),
+            "https://esm.ubuntu.com/apps/ubuntu/"
+        );
+        plain.pro = Pro::FipsUpdates;
+        assert_eq!(
+            default_base_url(&plain, Arch::S390x, false),
+            "https://esm.ubuntu.com/fips-updates/ubuntu/"
+        );
+    }
+
+    #[test]
     fn priority_decides_across_archives_and_pins_override() {
         let archives = vec![
             archive("low", 1, vec![("s", "main", index(&[("pkg", "9.0")]))]),

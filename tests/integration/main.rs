@@ -1,4 +1,5 @@
 //! Integration tests: they run the kerf binary, one temporary directory per test.
 
+mod cut_fixture;
 mod harness;
 mod release_commands;
