@@ -135,6 +135,8 @@ pub(crate) enum CutError {
     NoArchive,
     #[error("cannot read the cached file {path}: {reason}")]
     CachedFile { path: PathBuf, reason: String },
+    #[error("{url}: the index gives an invalid SHA-256: {reason}")]
+    BadDigest { url: String, reason: String },
     #[error("cannot write the manifest {path}: {reason}")]
     Manifest { path: String, reason: String },
 }
@@ -543,10 +545,9 @@ impl Context<'_> {
         name: &str,
         auth: Option<&BasicAuth>,
     ) -> Result<PathBuf, CutError> {
-        let digest = Digest::from_hex(digest).map_err(|error| CutError::Suite {
-            archive: String::new(),
-            suite: String::new(),
-            problem: format!("{url}: {error}"),
+        let digest = Digest::from_hex(digest).map_err(|error| CutError::BadDigest {
+            url: url.to_owned(),
+            reason: error.to_string(),
         })?;
         if let Some(path) = self.cache.get(&digest, size, Verify::Size) {
             return Ok(path);
@@ -628,6 +629,7 @@ impl Context<'_> {
     }
 }
 
+/// The package's name is filled in by `extract_from_deb`, which knows it.
 impl From<DebError> for ExtractError {
     fn from(error: DebError) -> ExtractError {
         ExtractError::Read {
@@ -842,7 +844,7 @@ fn write_manifests(
         );
     }
     let bytes = manifest.to_bytes().map_err(|error| CutError::Manifest {
-        path: String::new(),
+        path: locations.iter().cloned().collect::<Vec<_>>().join(", "),
         reason: format!("cannot compress: {error}"),
     })?;
     for location in &locations {

@@ -556,6 +556,11 @@ pub(crate) fn remove_until_mutate(
         let Some(rel) = RelPath::new(&path) else {
             continue;
         };
+        let owner = installed
+            .get(&path)
+            .and_then(|item| item.slices.iter().next())
+            .map(|key| key.package.clone())
+            .unwrap_or_default();
         let is_dir = matches!(
             installed.get(&path).map(|item| &item.kind),
             Some(InstalledKind::Directory)
@@ -566,7 +571,7 @@ pub(crate) fn remove_until_mutate(
             Err(_) if is_dir => false,
             Err(source) => {
                 return Err(ExtractError::Root {
-                    package: String::new(),
+                    package: owner,
                     source,
                 })
             }
