@@ -50,6 +50,15 @@ pub(crate) struct CutOptions {
     pub(crate) fetch: FetchOptions,
     /// Where the credentials of Ubuntu Pro archives are looked for (SPEC §5.5).
     pub(crate) auth_dir: PathBuf,
+    /// Cut a release in development (`unstable`) or out of maintenance (`unmaintained`) anyway.
+    pub(crate) ignore: BTreeSet<Ignore>,
+}
+
+/// A maintenance condition the user chose to ignore (`--ignore`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Ignore {
+    Unstable,
+    Unmaintained,
 }
 
 /// What the cut did.
@@ -135,6 +144,10 @@ pub(crate) enum CutError {
     NoArchive,
     #[error("cannot read the cached file {path}: {reason}")]
     CachedFile { path: PathBuf, reason: String },
+    #[error("this release is in the \"unstable\" maintenance status (its standard support starts {0}); cut it anyway with --ignore=unstable")]
+    Unstable(String),
+    #[error("no archive has \"maintained\" maintenance status (the release's standard support ended {0}); consider the Ubuntu Pro archives, or cut it anyway with --ignore=unmaintained")]
+    Unmaintained(String),
     #[error("{url}: the index gives an invalid SHA-256: {reason}")]
     BadDigest { url: String, reason: String },
     #[error("cannot write the manifest {path}: {reason}")]
@@ -170,6 +183,15 @@ pub(crate) fn cut(
             ));
         }
     }
+    let today = crate::release::today();
+    let maintenance = &release.maintenance;
+    if maintenance.is_unstable(today) {
+        let standard = maintenance.standard.to_string();
+        if !options.ignore.contains(&Ignore::Unstable) {
+            return Err(CutError::Unstable(standard));
+        }
+        reporter.warning(&format!("This release is in the \"unstable\" maintenance status (standard support starts {standard})"));
+    }
     // The root is checked before any download (chisel finds a missing root last).
     let root = Root::create(&options.root)?;
     let cache = Cache::open(&options.cache_dir).map_err(CutError::from)?;
@@ -189,6 +211,21 @@ pub(crate) fn cut(
         .filter_map(|name| release.packages.get(*name)?.archive.as_deref())
         .collect();
     let (archives, credentials) = context.open_archives(&pinned)?;
+    if !archives
+        .iter()
+        .any(|opened| maintenance.is_maintained(opened.archive.pro, today))
+    {
+        let ended = maintenance
+            .expanded
+            .unwrap_or(maintenance.end_of_life)
+            .to_string();
+        if !options.ignore.contains(&Ignore::Unmaintained) {
+            return Err(CutError::Unmaintained(ended));
+        }
+        reporter.warning(&format!(
+            "No archive has \"maintained\" maintenance status (standard support ended {ended})"
+        ));
+    }
 
     let mut chosen = Vec::new();
     for name in &packages {

@@ -81,6 +81,10 @@ pub(crate) struct CutArgs {
     /// How many downloads to run at once
     #[arg(long, short = 'j', default_value_t = 4, value_name = "N")]
     pub(crate) jobs: usize,
+    /// Cut anyway a release that is in development (unstable) or out of maintenance
+    /// (unmaintained); repeatable
+    #[arg(long, value_name = "CONDITION", value_enum)]
+    pub(crate) ignore: Vec<IgnoreArg>,
     /// Print only errors
     #[arg(long, short = 'q', conflicts_with = "verbose")]
     pub(crate) quiet: bool,
@@ -90,6 +94,13 @@ pub(crate) struct CutArgs {
     /// Slices to cut, as PACKAGE_SLICE
     #[arg(required = true, value_name = "SLICE")]
     pub(crate) slices: Vec<String>,
+}
+
+/// The values of `--ignore`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum IgnoreArg {
+    Unstable,
+    Unmaintained,
 }
 
 #[derive(Debug, clap::Args)]

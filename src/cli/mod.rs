@@ -358,6 +358,14 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
         offline: args.offline,
         jobs: args.jobs,
         fetch: crate::archive::fetch::FetchOptions::default(),
+        ignore: args
+            .ignore
+            .iter()
+            .map(|ignore| match ignore {
+                args::IgnoreArg::Unstable => crate::cut::Ignore::Unstable,
+                args::IgnoreArg::Unmaintained => crate::cut::Ignore::Unmaintained,
+            })
+            .collect(),
         auth_dir: crate::archive::credentials::auth_dir(|name| std::env::var_os(name)),
     };
     let reporter = printer::reporter(args.quiet, args.verbose);

@@ -320,6 +320,7 @@ impl Env {
                 .collect(),
             offline: false,
             jobs: 4,
+            ignore: std::collections::BTreeSet::new(),
             fetch: FetchOptions {
                 timeout_connect: Duration::from_secs(2),
                 timeout_read: Duration::from_secs(2),
@@ -1618,5 +1619,64 @@ fn the_manifest_lists_packages_slices_and_paths_like_chisels() {
             .mode()
             & 0o7777,
         0o644
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Maintenance.
+
+/// A release before its standard support date is unstable, and one whose archives all left
+/// maintenance is unmaintained: both refuse to cut unless `--ignore` says otherwise, and then
+/// warn.
+#[test]
+fn unstable_and_unmaintained_releases_need_ignore() {
+    use crate::release::Date;
+    let archive = hello_archive();
+    let server = archive.server().start();
+    let mut release = release(
+        "v1",
+        &[only("ubuntu", &archive)],
+        &[("hello", HELLO_SLICES)],
+    );
+    let env = Env::new();
+    let mut options = env.options(&[("ubuntu", &server)]);
+
+    release.maintenance.standard = Date::parse("2999-01-01").expect("date");
+    assert_eq!(
+        cut_err(&release, &["hello_bins"], &options),
+        "this release is in the \"unstable\" maintenance status (its standard support starts 2999-01-01); cut it anyway with --ignore=unstable"
+    );
+    options.ignore.insert(super::Ignore::Unstable);
+    let warnings = Warnings::default();
+    cut(
+        &release,
+        &[SliceKey::parse("hello_bins").expect("key")],
+        &options,
+        &warnings,
+    )
+    .expect("the cut");
+    assert_eq!(
+        warnings.taken(),
+        ["This release is in the \"unstable\" maintenance status (standard support starts 2999-01-01)"]
+    );
+
+    release.maintenance.standard = Date::parse("2001-01-01").expect("date");
+    release.maintenance.expanded = None;
+    release.maintenance.end_of_life = Date::parse("2002-01-01").expect("date");
+    assert_eq!(
+        cut_err(&release, &["hello_bins"], &options),
+        "no archive has \"maintained\" maintenance status (the release's standard support ended 2002-01-01); consider the Ubuntu Pro archives, or cut it anyway with --ignore=unmaintained"
+    );
+    options.ignore.insert(super::Ignore::Unmaintained);
+    cut(
+        &release,
+        &[SliceKey::parse("hello_bins").expect("key")],
+        &options,
+        &warnings,
+    )
+    .expect("the cut");
+    assert_eq!(
+        warnings.taken(),
+        ["No archive has \"maintained\" maintenance status (standard support ended 2002-01-01)"]
     );
 }

@@ -193,6 +193,34 @@ pub struct Maintenance {
     pub end_of_life: Date,
 }
 
+impl Maintenance {
+    /// Before the standard support date the release is still in development ("unstable").
+    pub fn is_unstable(&self, today: i64) -> bool {
+        today < self.standard.days_since_epoch()
+    }
+
+    /// Whether an archive of this flavour still gets updates on `today` (days since 1970): the
+    /// public archive until `expanded` (else end of life), ESM archives until `legacy` (else end
+    /// of life), FIPS archives until end of life.
+    pub fn is_maintained(&self, pro: Pro, today: i64) -> bool {
+        let until = match pro {
+            Pro::None => self.expanded.unwrap_or(self.end_of_life),
+            Pro::EsmApps | Pro::EsmInfra => self.legacy.unwrap_or(self.end_of_life),
+            Pro::Fips | Pro::FipsUpdates => self.end_of_life,
+        };
+        today < until.days_since_epoch()
+    }
+}
+
+/// Today, in days since 1970-01-01 (UTC), for the maintenance checks.
+pub fn today() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_secs() / 86_400).unwrap_or(i64::MAX)
+        })
+}
+
 /// The Ubuntu Pro flavour of an archive; `None` is the public archive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pro {
@@ -529,6 +557,32 @@ mod tests {
             assert!(Date::parse(bad).is_none(), "{bad}");
         }
         assert!(Date::parse("2024-02-29").is_some());
+    }
+
+    #[test]
+    fn maintenance_phases() {
+        let date = |text| Date::parse(text).unwrap().days_since_epoch();
+        let maintenance = Maintenance {
+            standard: Date::parse("2024-04-25").unwrap(),
+            expanded: Date::parse("2029-05-31"),
+            legacy: Date::parse("2034-04-25"),
+            end_of_life: Date::parse("2036-04-29").unwrap(),
+        };
+        assert!(maintenance.is_unstable(date("2024-04-24")));
+        assert!(!maintenance.is_unstable(date("2024-04-25")));
+        assert!(maintenance.is_maintained(Pro::None, date("2029-05-30")));
+        assert!(!maintenance.is_maintained(Pro::None, date("2029-05-31")));
+        assert!(maintenance.is_maintained(Pro::EsmApps, date("2034-04-24")));
+        assert!(!maintenance.is_maintained(Pro::EsmInfra, date("2034-04-25")));
+        assert!(maintenance.is_maintained(Pro::Fips, date("2036-04-28")));
+        assert!(!maintenance.is_maintained(Pro::Fips, date("2036-04-29")));
+        let short = Maintenance {
+            expanded: None,
+            legacy: None,
+            ..maintenance
+        };
+        assert!(short.is_maintained(Pro::None, date("2036-04-28")));
+        assert!(short.is_maintained(Pro::EsmApps, date("2036-04-28")));
     }
 
     #[test]
