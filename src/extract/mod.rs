@@ -171,8 +171,13 @@ impl PackagePlan {
                         .or_default()
                         .insert(key);
                 }
-                PathKind::Text | PathKind::Make | PathKind::Symlink | PathKind::Generate => {
-                    let trimmed = selected.path.trim_end_matches('/').trim_end_matches("/**");
+                PathKind::Generate => {
+                    // The generated file goes in the directory the `/**` names.
+                    plan.parents
+                        .insert(selected.path.trim_end_matches("**").to_owned());
+                }
+                PathKind::Text | PathKind::Make | PathKind::Symlink => {
+                    let trimmed = selected.path.trim_end_matches('/');
                     if let Some((parent, _)) = trimmed.rsplit_once('/') {
                         if !parent.is_empty() {
                             plan.parents.insert(format!("{parent}/"));
