@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
     about = "Cut slices of Debian and Ubuntu packages into a root filesystem",
     long_about = "kerf reads chisel's slice definitions (chisel-releases, formats v1 to v3) and \
                   installs only the files a slice declares, plus the slices it needs.",
-    after_help = "Examples:\n  kerf info --release ./chisel-releases openssl_bins\n  kerf find --release ./chisel-releases 'libssl*'\n  kerf lint --release ./chisel-releases"
+    after_help = "Examples:\n  kerf cut --release ./chisel-releases --root ./rootfs base-files_base libc6_libs openssl_bins\n  kerf info --release ./chisel-releases openssl_bins\n  kerf find --release ./chisel-releases 'libssl*'\n  kerf lint --release ./chisel-releases"
 )]
 pub(crate) struct Args {
     #[command(subcommand)]
