@@ -22,7 +22,7 @@ pub(crate) struct Args {
 pub(crate) enum Command {
     /// Cut slices into a root filesystem: fetch, verify and extract
     #[command(
-        after_help = "Examples:\n  kerf cut --release ./chisel-releases --root /rootfs --archive-url ubuntu=http://mirror.example/ubuntu/ openssl_bins"
+        after_help = "Examples:\n  kerf cut --release ./chisel-releases --root ./rootfs base-files_base libc6_libs openssl_bins\n  kerf cut --release ./chisel-releases --root /rootfs --archive-url ubuntu=http://mirror.example/ubuntu/ openssl_bins"
     )]
     Cut(CutArgs),
     /// Print slice definitions, in chisel's format
