@@ -601,20 +601,11 @@ slices:
 ";
 
     fn release() -> Release {
-        let chisel = chisel_yaml();
-        let files: Vec<crate::release::SourceFile> = [
-            ("chisel.yaml", chisel.as_str()),
+        crate::release::testing::load(&[
+            ("chisel.yaml", &chisel_yaml()),
             ("slices/base-files.yaml", BASE_FILES),
             ("slices/libc6.yaml", LIBC6),
-        ]
-        .into_iter()
-        .map(|(path, text)| crate::release::SourceFile {
-            path: path.to_owned(),
-            bytes: std::borrow::Cow::Owned(text.as_bytes().to_vec()),
-        })
-        .collect();
-        crate::release::load_files("test-release", &files)
-            .unwrap_or_else(|errors| panic!("{errors}"))
+        ])
     }
 
     fn run(release: &Release, queries: &[&str]) -> InfoOutput {
@@ -801,19 +792,11 @@ slices:
             /usr/share/doc/tool/copyright:
 ";
         let libc6 = "package: libc6\nslices:\n    libs: {}\n    config: {}\n";
-        let files: Vec<crate::release::SourceFile> = [
-            ("chisel.yaml", chisel.as_str()),
+        let release = crate::release::testing::load(&[
+            ("chisel.yaml", &chisel),
             ("slices/tool.yaml", tool),
             ("slices/libc6.yaml", libc6),
-        ]
-        .into_iter()
-        .map(|(path, text)| crate::release::SourceFile {
-            path: path.to_owned(),
-            bytes: std::borrow::Cow::Owned(text.as_bytes().to_vec()),
-        })
-        .collect();
-        let release = crate::release::load_files("test-release", &files)
-            .unwrap_or_else(|errors| panic!("{errors}"));
+        ]);
         assert_eq!(
             run(&release, &["tool"]),
             found(

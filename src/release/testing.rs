@@ -24,3 +24,16 @@ pub(crate) fn chisel_yaml(format: &str) -> String {
         public_keys_block()
     )
 }
+
+/// Loads a release from `(path, text)` pairs, panicking with the release's own report if it
+/// is invalid.
+pub(crate) fn load(files: &[(&str, &str)]) -> super::Release {
+    let files: Vec<super::SourceFile> = files
+        .iter()
+        .map(|(path, text)| super::SourceFile {
+            path: (*path).to_owned(),
+            bytes: std::borrow::Cow::Owned(text.as_bytes().to_vec()),
+        })
+        .collect();
+    super::load_files("test-release", &files).unwrap_or_else(|errors| panic!("{errors}"))
+}
