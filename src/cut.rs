@@ -31,6 +31,8 @@ use crate::extract::{
     ExtractError, Installed, InstalledKind, PackagePlan, Visitor,
 };
 use crate::manifest::{Manifest, ManifestPackage, ManifestPath};
+use crate::mutate::child::{Job, Listener, Runner};
+use crate::mutate::{Limits, MutateError};
 use crate::release::{Arch, Archive, Generate, PathKind, Pro, Release, SliceKey};
 use crate::resolve::{select, SelectError, Selection};
 
@@ -52,6 +54,9 @@ pub(crate) struct CutOptions {
     pub(crate) auth_dir: PathBuf,
     /// Cut a release in development (`unstable`) or out of maintenance (`unmaintained`) anyway.
     pub(crate) ignore: BTreeSet<Ignore>,
+    /// Where the slices' mutate scripts run, and within which limits.
+    pub(crate) scripts: Runner,
+    pub(crate) script_limits: Limits,
 }
 
 /// A maintenance condition the user chose to ignore (`--ignore`).
@@ -85,6 +90,8 @@ pub(crate) trait Reporter: Sync {
     /// `done` of the download's bytes have arrived.
     fn download_progress(&self, _name: &str, _done: u64) {}
     fn download_finished(&self, _name: &str) {}
+    /// A line a slice's mutate script printed.
+    fn script_printed(&self, _slice: &SliceKey, _text: &str) {}
 }
 
 /// Why a cut stopped.
@@ -152,6 +159,8 @@ pub(crate) enum CutError {
     BadDigest { url: String, reason: String },
     #[error("cannot write the manifest {path}: {reason}")]
     Manifest { path: String, reason: String },
+    #[error(transparent)]
+    Mutate(#[from] MutateError),
 }
 
 impl CutError {
@@ -161,6 +170,7 @@ impl CutError {
         match self {
             CutError::Cache(error) => matches!(error, CacheError::HashMismatch { .. }),
             CutError::Root(_) | CutError::CachedFile { .. } | CutError::Manifest { .. } => false,
+            CutError::Mutate(error) => matches!(error, MutateError::Script { .. }),
             _ => true,
         }
     }
@@ -175,13 +185,15 @@ pub(crate) fn cut(
 ) -> Result<CutSummary, CutError> {
     let started = Instant::now();
     let selection = select(release, slices, options.arch)?;
-    for slice in &selection.slices {
-        if !slice.mutate.is_empty() {
-            reporter.warning(&format!(
-                "slice {} has a mutate script, which this kerf does not run yet: its mutable files keep their packaged content",
-                slice.key()
-            ));
-        }
+    let scripts = crate::mutate::scripts(&selection);
+    // A syntax error is found before anything is downloaded.
+    for script in &scripts {
+        crate::mutate::engine::parse(&script.source).map_err(|failure| {
+            CutError::Mutate(MutateError::Script {
+                slice: script.slice.clone(),
+                failure,
+            })
+        })?;
     }
     let today = crate::release::today();
     let maintenance = &release.maintenance;
@@ -246,7 +258,7 @@ pub(crate) fn cut(
         Ok(())
     })?;
     create_content(&selection, &root, &mut installed)?;
-    // Mutate scripts are not run yet (a later issue); the paths present only for them go now.
+    run_scripts(&selection, &scripts, options, &mut installed, reporter)?;
     remove_until_mutate(&selection, &root, &mut installed)?;
     write_manifests(&selection, &chosen, &root, &installed, reporter)?;
 
@@ -755,6 +767,59 @@ fn extract_from_deb(
     extract_package(name, plan, root, &mut entries, installed)
 }
 
+/// Runs the selection's mutate scripts over the root, then records the final size and hash of
+/// every file they changed.
+fn run_scripts(
+    selection: &Selection<'_>,
+    scripts: &[crate::mutate::Script],
+    options: &CutOptions,
+    installed: &mut BTreeMap<String, Installed>,
+    reporter: &dyn Reporter,
+) -> Result<(), CutError> {
+    if scripts.is_empty() {
+        return Ok(());
+    }
+    let mutable: BTreeSet<String> = selection
+        .paths()
+        .filter(|selected| selected.info.mutable)
+        .map(|selected| selected.path.to_owned())
+        .collect();
+    struct Relay<'r>(&'r dyn Reporter);
+    impl Listener for Relay<'_> {
+        fn started(&self, slice: &SliceKey) {
+            self.0
+                .step(&format!("Running the mutate script of slice {slice}..."));
+        }
+        fn printed(&self, slice: &SliceKey, text: &str) {
+            self.0.script_printed(slice, text);
+        }
+    }
+    let job = Job {
+        root: &options.root,
+        created: installed.keys().cloned().collect(),
+        mutable,
+        scripts,
+        limits: &options.script_limits,
+    };
+    let changes = crate::mutate::child::run(&options.scripts, job, &Relay(reporter))?;
+    for (path, written) in changes {
+        if let Some(Installed {
+            kind:
+                InstalledKind::File {
+                    size,
+                    sha256,
+                    final_sha256,
+                },
+            ..
+        }) = installed.get_mut(&path)
+        {
+            *size = written.size;
+            *final_sha256 = (written.sha256 != *sha256).then_some(written.sha256);
+        }
+    }
+    Ok(())
+}
+
 /// Hard-link groups among the installed files: path → group number, from 1, numbered in path
 /// order. A group is what the root holds as one inode under several installed paths.
 fn hard_link_groups(root: &Root, installed: &BTreeMap<String, Installed>) -> BTreeMap<String, u64> {
@@ -837,8 +902,13 @@ fn write_manifests(
                     path.path.push('/');
                 }
             }
-            InstalledKind::File { size, sha256 } => {
+            InstalledKind::File {
+                size,
+                sha256,
+                final_sha256,
+            } => {
                 path.sha256 = Some(sha256.clone());
+                path.final_sha256 = final_sha256.clone();
                 path.size = *size;
                 path.inode = hard_link_groups.get(&item.path).copied().unwrap_or(0);
             }
@@ -907,3 +977,5 @@ fn write_manifests(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod format_tests;

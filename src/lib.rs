@@ -17,6 +17,7 @@
 //! | read and validate a release | [`release`] | [`release::Release`], [`release::Slice`], [`release::PathInfo`] |
 //! | choose slices for a cut | [`resolve`] | [`resolve::Selection`] |
 //! | print definitions and search | [`info`], [`find`] | |
+//! | check that a root's programs find their interpreters and libraries | `check` | |
 //! | the command line | [`cli`] | |
 
 #![deny(unsafe_code)]
@@ -27,6 +28,7 @@
 )]
 pub(crate) mod archive;
 pub mod bundled;
+pub(crate) mod check;
 pub mod cli;
 pub(crate) mod cut;
 #[allow(
@@ -39,5 +41,6 @@ pub mod find;
 pub(crate) mod glob;
 pub mod info;
 pub(crate) mod manifest;
+pub(crate) mod mutate;
 pub mod release;
 pub mod resolve;

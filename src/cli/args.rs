@@ -49,8 +49,27 @@ pub(crate) enum Command {
         #[command(flatten)]
         release: ReleaseArg,
     },
+    /// Check that every ELF file and script in a root finds its interpreter and libraries there
+    #[command(
+        after_help = "Examples:\n  kerf check --root ./rootfs\n  kerf check --root ./rootfs --release ./chisel-releases\n\nExit status: 0 nothing is missing, 1 something is (listed on stdout), 2 the root could not be read."
+    )]
+    Check(CheckArgs),
     /// Print kerf's version and the releases bundled into it
     Version,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct CheckArgs {
+    /// The root directory to check
+    #[arg(long, value_name = "DIR")]
+    pub(crate) root: PathBuf,
+    /// A release directory or bundled release, to name the slices that provide what is missing
+    #[arg(long, value_name = "DIR_OR_NAME")]
+    pub(crate) release: Option<String>,
+    /// The architecture of the release's slices to name (amd64, arm64, ...); default: that of
+    /// the ELF file needing the missing library
+    #[arg(long, value_name = "ARCH")]
+    pub(crate) arch: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -91,6 +110,9 @@ pub(crate) struct CutArgs {
     /// Print every step
     #[arg(long, short = 'v')]
     pub(crate) verbose: bool,
+    /// After the cut, check the root as `kerf check` does; exit 1 if something is missing
+    #[arg(long)]
+    pub(crate) check: bool,
     /// Slices to cut, as PACKAGE_SLICE
     #[arg(required = true, value_name = "SLICE")]
     pub(crate) slices: Vec<String>,
@@ -138,6 +160,23 @@ mod tests {
         assert_eq!(queries, vec!["a_bcd", "pkg"]);
         let args = Args::try_parse_from(["kerf", "info", "pkg", "--release=x"]).unwrap();
         assert!(matches!(args.command, Command::Info { .. }));
+    }
+
+    #[test]
+    fn check_takes_root_release_and_arch() {
+        let args = Args::try_parse_from([
+            "kerf", "check", "--root", "r", "--release", "./rel", "--arch", "arm64",
+        ])
+        .unwrap();
+        let Command::Check(check) = args.command else {
+            panic!("expected check");
+        };
+        assert_eq!(check.root, PathBuf::from("r"));
+        assert_eq!(check.release.as_deref(), Some("./rel"));
+        assert_eq!(check.arch.as_deref(), Some("arm64"));
+        assert!(Args::try_parse_from(["kerf", "check"]).is_err());
+        let args = Args::try_parse_from(["kerf", "cut", "--root", "r", "--check", "a_bcd"]).unwrap();
+        assert!(matches!(args.command, Command::Cut(cut) if cut.check));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::cut::{CutError, CutOptions};
 use crate::release::{self, Release, ReleaseErrors};
 use crate::release::{Arch, SliceKey};
 use crate::resolve::SelectError;
-use args::{Args, Command, CutArgs, ReleaseArg};
+use args::{Args, CheckArgs, Command, CutArgs, ReleaseArg};
 
 /// A mistake in what the user asked for: exit status 1.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +27,11 @@ pub struct UsageError(pub String);
 
 /// Runs kerf with the process's arguments.
 pub fn main() -> ExitCode {
+    let mut args = std::env::args_os();
+    if args.nth(1).is_some_and(|first| first == crate::mutate::child::WORKER_ARG) {
+        // kerf started by itself to run mutate scripts under limits.
+        return ExitCode::from(crate::mutate::child::worker_main());
+    }
     run(std::env::args_os())
 }
 
@@ -80,6 +85,13 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
         .is_some_and(|error| error.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
+/// The scripts run in a child kerf: this very executable.
+fn script_runner() -> Result<crate::mutate::child::Runner> {
+    let exe = std::env::current_exe()
+        .context("cannot find kerf's own executable, to run the mutate scripts")?;
+    Ok(crate::mutate::child::Runner::Child(exe))
+}
+
 /// 1 when the user's input is at fault, 2 for anything unexpected.
 fn exit_status(error: &anyhow::Error) -> u8 {
     let user = error.chain().any(|cause| {
@@ -103,6 +115,7 @@ fn execute(command: Command) -> Result<ExitCode> {
         Command::Info { release, queries } => info(&release, &queries),
         Command::Find { release, terms } => find(&release, &terms),
         Command::Lint { release } => lint(&release),
+        Command::Check(args) => check(&args),
         Command::Version => version(),
     }
 }
@@ -254,6 +267,65 @@ fn lint(release_arg: &ReleaseArg) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// An `--arch` value.
+fn parse_arch(name: &str) -> Result<Arch, UsageError> {
+    Arch::parse(name).ok_or_else(|| {
+        let names: Vec<&str> = Arch::ALL.iter().map(|arch| arch.as_str()).collect();
+        UsageError(format!(
+            "invalid package architecture: {name} (expected one of {})",
+            names.join(", ")
+        ))
+    })
+}
+
+fn check(args: &CheckArgs) -> Result<ExitCode> {
+    let arch = args.arch.as_deref().map(parse_arch).transpose()?;
+    if !args.root.is_dir() {
+        return Err(UsageError(format!(
+            "invalid --root {}: it is not a directory",
+            args.root.display()
+        ))
+        .into());
+    }
+    let release = match &args.release {
+        Some(name) => Some(load_release(&ReleaseArg {
+            release: Some(name.clone()),
+        })?),
+        None => None,
+    };
+    check_root(&args.root, release.as_ref(), arch)
+}
+
+/// Checks the root, prints the report on stdout and the verdict: `ok: ...` on stdout, or an
+/// error (exit status 1) when something is missing.
+fn check_root(root: &Path, release: Option<&Release>, arch: Option<Arch>) -> Result<ExitCode> {
+    let options = crate::check::CheckOptions { arch, release };
+    let report = crate::check::check(root, &options)
+        .with_context(|| format!("cannot check the root {}", root.display()))?;
+    let checked = format!(
+        "{}, {} checked",
+        count(report.elf_files, "ELF file", "ELF files"),
+        count(report.scripts, "script", "scripts")
+    );
+    let mut text = crate::check::render(&report);
+    if report.missing.is_empty() {
+        text.push_str(&format!("ok: {checked}, nothing missing\n"));
+        write_stdout(&text)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    write_stdout(&text)?;
+    Err(UsageError(format!(
+        "{} missing ({checked})",
+        report.missing.len()
+    ))
+    .into())
+}
+
+/// `1 script`, `2 scripts`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn version() -> Result<ExitCode> {
     write_stdout(&format!(
         "kerf {}\nbundled releases: {}\n",
@@ -309,13 +381,7 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
         }
     }
     let arch = match &args.arch {
-        Some(name) => Arch::parse(name).ok_or_else(|| {
-            let names: Vec<&str> = Arch::ALL.iter().map(|arch| arch.as_str()).collect();
-            UsageError(format!(
-                "invalid package architecture: {name} (expected one of {})",
-                names.join(", ")
-            ))
-        })?,
+        Some(name) => parse_arch(name)?,
         None => Arch::host().ok_or_else(|| {
             UsageError("cannot infer the architecture of this machine; give --arch".to_owned())
         })?,
@@ -367,6 +433,8 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
             })
             .collect(),
         auth_dir: crate::archive::credentials::auth_dir(|name| std::env::var_os(name)),
+        scripts: script_runner()?,
+        script_limits: crate::mutate::Limits::default(),
     };
     let reporter = printer::reporter(args.quiet, args.verbose);
     let summary = crate::cut::cut(&release, &slices, &options, reporter.as_ref());
@@ -386,6 +454,9 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
                 started.elapsed().as_secs_f64()
             );
         }
+    }
+    if args.check {
+        return check_root(&args.root, Some(&release), Some(arch));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -49,6 +49,11 @@ impl Reporter for Lines {
             eprintln!("Fetching {name} ({})", human_bytes(total));
         }
     }
+
+    /// What a script prints is its author's output: shown even with `-q`, as chisel does.
+    fn script_printed(&self, _slice: &crate::release::SliceKey, text: &str) {
+        eprintln!("{text}");
+    }
 }
 
 impl Printer for Lines {}
@@ -81,6 +86,15 @@ impl Bars {
 }
 
 impl Reporter for Bars {
+    fn script_printed(&self, _slice: &crate::release::SliceKey, text: &str) {
+        self.multi.suspend(|| {
+            #[expect(clippy::print_stderr, reason = "a script's output goes to stderr")]
+            {
+                eprintln!("{text}");
+            }
+        });
+    }
+
     fn warning(&self, text: &str) {
         let _ = self.multi.println(format!("warning: {text}"));
     }

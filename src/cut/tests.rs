@@ -25,32 +25,38 @@ use crate::release::{load_files, Arch, Release, SliceKey, SourceFile};
 // The archive.
 
 /// One package of a [`TestArchive`].
-struct TestPackage {
+pub(super) struct TestPackage {
     name: String,
     version: String,
-    deb: Vec<u8>,
+    /// The `Architecture` field: a deb arch, or `all` (listed in every arch's index).
+    arch: String,
+    pub(super) deb: Vec<u8>,
 }
 
 impl TestPackage {
     /// Below the archive's base URL, as the `Filename` field gives it.
     fn filename(&self) -> String {
         format!(
-            "pool/main/{}/{}/{}_{}_amd64.deb",
+            "pool/main/{}/{}/{}_{}_{}.deb",
             &self.name[..1],
             self.name,
             self.name,
-            self.version
+            self.version,
+            self.arch
         )
     }
 }
 
-/// An apt archive for amd64 in memory: every suite has every component, each with a
-/// `Packages.gz` listing the packages added to it, and a `dists/<suite>/InRelease` signed with
-/// the archive's own key.
-struct TestArchive {
-    key: TestKey,
+/// An apt archive in memory, for amd64 unless [`TestArchive::with_arches`] says otherwise:
+/// every suite has every component for every arch, each with a `binary-<arch>/Packages.gz`
+/// listing the packages added for that arch (and those of arch `all`), and a
+/// `dists/<suite>/InRelease` signed with the archive's own key whose `Architectures` are the
+/// archive's arches.
+pub(super) struct TestArchive {
+    pub(super) key: TestKey,
     suites: Vec<String>,
     components: Vec<String>,
+    arches: Vec<String>,
     /// (suite, component) → packages, in the order they were added.
     packages: BTreeMap<(String, String), Vec<TestPackage>>,
     /// Signed InRelease files, made once: a signature's bytes (and even its length) change
@@ -60,7 +66,7 @@ struct TestArchive {
 
 impl TestArchive {
     /// An archive with these suites and the single component `main`.
-    fn new(suites: &[&str]) -> TestArchive {
+    pub(super) fn new(suites: &[&str]) -> TestArchive {
         TestArchive::with_components(suites, &["main"])
     }
 
@@ -69,13 +75,27 @@ impl TestArchive {
             key: TestKey::generate("kerf-test"),
             suites: suites.iter().map(|suite| (*suite).to_owned()).collect(),
             components: components.iter().map(|c| (*c).to_owned()).collect(),
+            arches: vec!["amd64".to_owned()],
             packages: BTreeMap::new(),
             signed: RefCell::default(),
         }
     }
 
-    /// Adds a package built from `entries` (a gzipped `data.tar`) to `suite`'s `main`.
-    fn add(&mut self, suite: &str, name: &str, version: &str, entries: &[TestEntry]) -> &mut Self {
+    /// The arches the archive carries (`amd64` alone by default), in the order given.
+    pub(super) fn with_arches(mut self, arches: &[&str]) -> TestArchive {
+        self.arches = arches.iter().map(|arch| (*arch).to_owned()).collect();
+        self.signed.get_mut().clear();
+        self
+    }
+
+    /// Adds an amd64 package built from `entries` (a gzipped `data.tar`) to `suite`'s `main`.
+    pub(super) fn add(
+        &mut self,
+        suite: &str,
+        name: &str,
+        version: &str,
+        entries: &[TestEntry],
+    ) -> &mut Self {
         self.add_to(suite, "main", name, version, entries)
     }
 
@@ -83,6 +103,19 @@ impl TestArchive {
         &mut self,
         suite: &str,
         component: &str,
+        name: &str,
+        version: &str,
+        entries: &[TestEntry],
+    ) -> &mut Self {
+        self.add_for(suite, component, "amd64", name, version, entries)
+    }
+
+    /// Adds a package for `arch` (a deb arch, or `all` for every arch's index).
+    pub(super) fn add_for(
+        &mut self,
+        suite: &str,
+        component: &str,
+        arch: &str,
         name: &str,
         version: &str,
         entries: &[TestEntry],
@@ -98,12 +131,14 @@ impl TestArchive {
             .push(TestPackage {
                 name: name.to_owned(),
                 version: version.to_owned(),
+                arch: arch.to_owned(),
                 deb: build_deb(entries, Compression::Gz),
             });
         self
     }
 
-    fn package(&self, name: &str, version: &str) -> &TestPackage {
+    /// The package `name` at `version`, of whatever arch was added first.
+    pub(super) fn package(&self, name: &str, version: &str) -> &TestPackage {
         self.packages
             .values()
             .flatten()
@@ -111,19 +146,48 @@ impl TestArchive {
             .unwrap_or_else(|| panic!("no package {name} {version}"))
     }
 
+    /// The package `name` at `version` for `arch` (or `all`).
+    pub(super) fn package_for(&self, name: &str, version: &str, arch: &str) -> &TestPackage {
+        self.packages
+            .values()
+            .flatten()
+            .find(|package| {
+                package.name == name && package.version == version && package.arch == arch
+            })
+            .unwrap_or_else(|| panic!("no package {name} {version} {arch}"))
+    }
+
     /// The server path of a package's `.deb`.
-    fn deb_path(&self, name: &str, version: &str) -> String {
+    pub(super) fn deb_path(&self, name: &str, version: &str) -> String {
         format!("/{}", self.package(name, version).filename())
     }
 
-    /// The uncompressed `Packages` index of one suite and component.
+    /// The server path of the `.deb` of a package for `arch` (or `all`).
+    pub(super) fn deb_path_for(&self, name: &str, version: &str, arch: &str) -> String {
+        format!("/{}", self.package_for(name, version, arch).filename())
+    }
+
+    /// The uncompressed amd64 `Packages` index of one suite and component.
     fn packages_index(&self, suite: &str, component: &str) -> String {
+        self.packages_index_for(suite, component, "amd64")
+    }
+
+    /// The uncompressed `binary-<arch>/Packages` index of one suite and component: the
+    /// packages added for `arch` and for `all`.
+    fn packages_index_for(&self, suite: &str, component: &str, arch: &str) -> String {
         let key = (suite.to_owned(), component.to_owned());
         let mut text = String::new();
-        for package in self.packages.get(&key).into_iter().flatten() {
+        for package in self
+            .packages
+            .get(&key)
+            .into_iter()
+            .flatten()
+            .filter(|package| package.arch == arch || package.arch == "all")
+        {
             text.push_str(&format!(
-                "Package: {}\nArchitecture: amd64\nVersion: {}\nFilename: {}\nSize: {}\nSHA256: {}\n\n",
+                "Package: {}\nArchitecture: {}\nVersion: {}\nFilename: {}\nSize: {}\nSHA256: {}\n\n",
                 package.name,
+                package.arch,
                 package.version,
                 package.filename(),
                 package.deb.len(),
@@ -134,7 +198,11 @@ impl TestArchive {
     }
 
     fn packages_gz(&self, suite: &str, component: &str) -> Vec<u8> {
-        gzip(self.packages_index(suite, component).as_bytes())
+        self.packages_gz_for(suite, component, "amd64")
+    }
+
+    fn packages_gz_for(&self, suite: &str, component: &str, arch: &str) -> Vec<u8> {
+        gzip(self.packages_index_for(suite, component, arch).as_bytes())
     }
 
     /// The body of `dists/<suite>/InRelease`, before signing.
@@ -142,20 +210,23 @@ impl TestArchive {
         let codename = suite.split('-').next().unwrap_or(suite);
         let mut digests = String::new();
         for component in &self.components {
-            let plain = self.packages_index(suite, component);
-            let gz = self.packages_gz(suite, component);
-            let path = format!("{component}/binary-amd64/Packages");
-            digests.push_str(&format!(
-                " {} {} {path}\n",
-                sha(plain.as_bytes()),
-                plain.len()
-            ));
-            digests.push_str(&format!(" {} {} {path}.gz\n", sha(&gz), gz.len()));
+            for arch in &self.arches {
+                let plain = self.packages_index_for(suite, component, arch);
+                let gz = self.packages_gz_for(suite, component, arch);
+                let path = format!("{component}/binary-{arch}/Packages");
+                digests.push_str(&format!(
+                    " {} {} {path}\n",
+                    sha(plain.as_bytes()),
+                    plain.len()
+                ));
+                digests.push_str(&format!(" {} {} {path}.gz\n", sha(&gz), gz.len()));
+            }
         }
         format!(
             "Origin: Ubuntu\nLabel: Ubuntu\nSuite: {suite}\nCodename: {codename}\n\
-             Date: Thu, 25 Apr 2024 15:10:33 UTC\nArchitectures: amd64 arm64\n\
+             Date: Thu, 25 Apr 2024 15:10:33 UTC\nArchitectures: {}\n\
              Components: {}\nDescription: kerf test archive\nSHA256:\n{digests}",
+            self.arches.join(" "),
             self.components.join(" "),
         )
     }
@@ -177,10 +248,12 @@ impl TestArchive {
                 self.inrelease(suite).into_bytes(),
             );
             for component in &self.components {
-                files.insert(
-                    format!("/dists/{suite}/{component}/binary-amd64/Packages.gz"),
-                    self.packages_gz(suite, component),
-                );
+                for arch in &self.arches {
+                    files.insert(
+                        format!("/dists/{suite}/{component}/binary-{arch}/Packages.gz"),
+                        self.packages_gz_for(suite, component, arch),
+                    );
+                }
             }
         }
         for package in self.packages.values().flatten() {
@@ -190,7 +263,7 @@ impl TestArchive {
     }
 
     /// A server for the archive, not started yet: add routes to override files, then `start()`.
-    fn server(&self) -> Builder {
+    pub(super) fn server(&self) -> Builder {
         self.files().into_iter().fold(
             TestServer::builder().max_connections(1000),
             |builder, (path, body)| builder.route(&path, Reply::Serve(body)),
@@ -199,13 +272,13 @@ impl TestArchive {
 }
 
 /// How a release uses one [`TestArchive`]: its name, and a priority if it has one.
-struct ArchiveRef<'a> {
-    name: &'a str,
-    archive: &'a TestArchive,
-    priority: Option<i32>,
+pub(super) struct ArchiveRef<'a> {
+    pub(super) name: &'a str,
+    pub(super) archive: &'a TestArchive,
+    pub(super) priority: Option<i32>,
 }
 
-fn only<'a>(name: &'a str, archive: &'a TestArchive) -> ArchiveRef<'a> {
+pub(super) fn only<'a>(name: &'a str, archive: &'a TestArchive) -> ArchiveRef<'a> {
     ArchiveRef {
         name,
         archive,
@@ -215,7 +288,7 @@ fn only<'a>(name: &'a str, archive: &'a TestArchive) -> ArchiveRef<'a> {
 
 /// A release of `format` using these archives (every suite and component of each, verified by
 /// its key) and these slice definition files, as (package, YAML) pairs.
-fn release(format: &str, archives: &[ArchiveRef<'_>], slices: &[(&str, &str)]) -> Release {
+pub(super) fn release(format: &str, archives: &[ArchiveRef<'_>], slices: &[(&str, &str)]) -> Release {
     let mut yaml = format!(
         "format: {format}\nmaintenance:\n  standard: 2024-04-25\n  end-of-life: 2036-04-29\narchives:\n"
     );
@@ -233,19 +306,30 @@ fn release(format: &str, archives: &[ArchiveRef<'_>], slices: &[(&str, &str)]) -
     }
     yaml.push_str("public-keys:\n");
     for archive in archives {
-        let key = &archive.archive.key;
-        yaml.push_str(&format!(
-            "  {}-key:\n    id: {}\n    armor: |\n",
-            archive.name,
-            key.key_id()
+        yaml.push_str(&public_key_yaml(
+            &format!("{}-key", archive.name),
+            archive.archive,
         ));
-        for line in key.public_armor().lines() {
-            yaml.push_str(&format!("      {line}\n"));
-        }
     }
+    load_release(&yaml, slices)
+}
+
+/// The entry for the key of `archive`, named `name`, in a `public-keys` map.
+pub(super) fn public_key_yaml(name: &str, archive: &TestArchive) -> String {
+    let key = &archive.key;
+    let mut yaml = format!("  {name}:\n    id: {}\n    armor: |\n", key.key_id());
+    for line in key.public_armor().lines() {
+        yaml.push_str(&format!("      {line}\n"));
+    }
+    yaml
+}
+
+/// Loads a release from its `chisel.yaml` and (package, YAML) slice definition files, each
+/// snippet dedented.
+pub(super) fn load_release(chisel_yaml: &str, slices: &[(&str, &str)]) -> Release {
     let mut files = vec![SourceFile {
         path: "chisel.yaml".to_owned(),
-        bytes: Cow::Owned(yaml.into_bytes()),
+        bytes: Cow::Owned(chisel_yaml.as_bytes().to_vec()),
     }];
     for (package, text) in slices {
         files.push(SourceFile {
@@ -257,7 +341,7 @@ fn release(format: &str, archives: &[ArchiveRef<'_>], slices: &[(&str, &str)]) -
 }
 
 /// Strips the common indentation of a snippet that starts with a newline.
-fn dedent(text: &str) -> String {
+pub(super) fn dedent(text: &str) -> String {
     let body = text.strip_prefix('\n').unwrap_or(text);
     let indent = body
         .lines()
@@ -273,19 +357,19 @@ fn dedent(text: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Running a cut and looking at what it left.
 
-struct Quiet;
+pub(super) struct Quiet;
 
 impl Reporter for Quiet {}
 
 /// A test's directory: `root/` to cut into, `cache/`, and `outside/`, a directory next to the
 /// root that nothing may write to.
-struct Env {
+pub(super) struct Env {
     _dir: tempfile::TempDir,
     path: PathBuf,
 }
 
 impl Env {
-    fn new() -> Env {
+    pub(super) fn new() -> Env {
         let dir = tempfile::tempdir().expect("temporary directory");
         // The cut reports the root canonicalised.
         let path = dir
@@ -296,7 +380,7 @@ impl Env {
         Env { _dir: dir, path }
     }
 
-    fn root(&self) -> PathBuf {
+    pub(super) fn root(&self) -> PathBuf {
         self.path.join("root")
     }
 
@@ -309,7 +393,7 @@ impl Env {
     }
 
     /// Options for a cut into this root and cache from these (archive name, server) pairs.
-    fn options(&self, servers: &[(&str, &TestServer)]) -> CutOptions {
+    pub(super) fn options(&self, servers: &[(&str, &TestServer)]) -> CutOptions {
         CutOptions {
             root: self.root(),
             arch: Arch::Amd64,
@@ -321,6 +405,8 @@ impl Env {
             offline: false,
             jobs: 4,
             ignore: std::collections::BTreeSet::new(),
+            scripts: crate::mutate::child::Runner::InProcess,
+            script_limits: crate::mutate::Limits::default(),
             fetch: FetchOptions {
                 timeout_connect: Duration::from_secs(2),
                 timeout_read: Duration::from_secs(2),
@@ -336,13 +422,13 @@ impl Env {
     }
 
     /// The names in the test directory and in `outside/`: nothing else may appear.
-    fn assert_nothing_outside_the_root(&self) {
+    pub(super) fn assert_nothing_outside_the_root(&self) {
         assert_eq!(names(&self.path), ["cache", "outside", "root"]);
         assert_eq!(names(&self.outside()), Vec::<String>::new());
     }
 }
 
-fn names(dir: &Path) -> Vec<String> {
+pub(super) fn names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .expect("read a directory")
         .map(|entry| {
@@ -357,7 +443,7 @@ fn names(dir: &Path) -> Vec<String> {
     names
 }
 
-fn run(release: &Release, slices: &[&str], options: &CutOptions) -> Result<CutSummary, CutError> {
+pub(super) fn run(release: &Release, slices: &[&str], options: &CutOptions) -> Result<CutSummary, CutError> {
     let keys: Vec<SliceKey> = slices
         .iter()
         .map(|name| SliceKey::parse(name).expect("a slice reference"))
@@ -366,19 +452,19 @@ fn run(release: &Release, slices: &[&str], options: &CutOptions) -> Result<CutSu
 }
 
 #[track_caller]
-fn cut_ok(release: &Release, slices: &[&str], options: &CutOptions) -> CutSummary {
+pub(super) fn cut_ok(release: &Release, slices: &[&str], options: &CutOptions) -> CutSummary {
     run(release, slices, options).unwrap_or_else(|error| panic!("the cut failed: {error}"))
 }
 
 #[track_caller]
-fn cut_err(release: &Release, slices: &[&str], options: &CutOptions) -> String {
+pub(super) fn cut_err(release: &Release, slices: &[&str], options: &CutOptions) -> String {
     match run(release, slices, options) {
         Ok(summary) => panic!("the cut should fail, but gave {summary:?}"),
         Err(error) => error.to_string(),
     }
 }
 
-fn sha(data: &[u8]) -> String {
+pub(super) fn sha(data: &[u8]) -> String {
     crate::extract::root::hex(&Sha256::digest(data))
 }
 
@@ -395,7 +481,7 @@ fn mode_text(mode: u32) -> String {
 /// Every entry below `root`, parents first and names sorted, one line each as treesum.py
 /// prints them: `d <mode> - - /dir/`, `f <mode> <size> <sha256> /file`, `l <mode> - <target>
 /// /link`.
-fn tree(root: &Path) -> Vec<String> {
+pub(super) fn tree(root: &Path) -> Vec<String> {
     fn walk(dir: &Path, prefix: &str, lines: &mut Vec<String>) {
         for name in names(dir) {
             let full = dir.join(&name);
@@ -422,11 +508,11 @@ fn tree(root: &Path) -> Vec<String> {
     lines
 }
 
-fn d(mode: u32, path: &str) -> String {
+pub(super) fn d(mode: u32, path: &str) -> String {
     format!("d {} - - {path}", mode_text(mode))
 }
 
-fn f(mode: u32, content: &str, path: &str) -> String {
+pub(super) fn f(mode: u32, content: &str, path: &str) -> String {
     format!(
         "f {} {} {} {path}",
         mode_text(mode),
@@ -435,12 +521,12 @@ fn f(mode: u32, content: &str, path: &str) -> String {
     )
 }
 
-fn l(target: &str, path: &str) -> String {
+pub(super) fn l(target: &str, path: &str) -> String {
     format!("l 0777 - {target} {path}")
 }
 
 #[track_caller]
-fn assert_tree(root: &Path, expected: &[String]) {
+pub(super) fn assert_tree(root: &Path, expected: &[String]) {
     let actual = tree(root);
     assert!(
         actual == expected,

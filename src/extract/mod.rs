@@ -101,7 +101,14 @@ pub(crate) struct Installed {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum InstalledKind {
     Directory,
-    File { size: u64, sha256: String },
+    File {
+        /// The final size, after any mutate script.
+        size: u64,
+        /// As the package or the slice gave it.
+        sha256: String,
+        /// Set when a mutate script changed the content.
+        final_sha256: Option<String>,
+    },
     Symlink { target: String },
 }
 
@@ -294,6 +301,7 @@ pub(crate) fn extract_package(
                     InstalledKind::File {
                         size: written.size,
                         sha256: written.sha256,
+                        final_sha256: None,
                     }
                 }
                 EntryKind::Symlink(link) => {
@@ -396,6 +404,7 @@ fn resolve_pending_links(
                     let kind = InstalledKind::File {
                         size: written.size,
                         sha256: written.sha256,
+                        final_sha256: None,
                     };
                     first = Some((rel, kind.clone()));
                     kind
@@ -493,6 +502,7 @@ pub(crate) fn create_content(
                     InstalledKind::File {
                         size: written.size,
                         sha256: written.sha256,
+                        final_sha256: None,
                     },
                 )
             }

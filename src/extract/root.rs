@@ -96,7 +96,43 @@ pub(crate) struct Root {
     dir: PathBuf,
 }
 
+/// How a walk treats a name that is not there, or not a directory although more follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Walk {
+    /// Resolving where to create something: a missing name is taken as it is (it will be
+    /// created), a non-directory on the way is an error.
+    Parent,
+    /// Looking up what exists: either ends the walk with nothing found.
+    Lookup,
+}
+
+/// What [`Root::lookup`] found: the in-root path with every symlink resolved, where that is on
+/// the host, and what is there (never a symlink).
+#[derive(Debug)]
+pub(crate) struct Found {
+    pub(crate) path: String,
+    pub(crate) host: PathBuf,
+    pub(crate) metadata: fs::Metadata,
+}
+
 impl Root {
+    /// Opens an existing root directory, for reading.
+    pub(crate) fn open(dir: &Path) -> Result<Root, RootError> {
+        let canonical = fs::canonicalize(dir).map_err(|source| RootError::RootDir {
+            action: "open",
+            root: dir.to_owned(),
+            source,
+        })?;
+        if !canonical.is_dir() {
+            return Err(RootError::RootDir {
+                action: "open",
+                root: dir.to_owned(),
+                source: io::Error::new(io::ErrorKind::NotADirectory, "not a directory"),
+            });
+        }
+        Ok(Root { dir: canonical })
+    }
+
     /// Opens (creating if needed) the root directory.
     pub(crate) fn create(dir: &Path) -> Result<Root, RootError> {
         fs::create_dir_all(dir).map_err(|source| RootError::RootDir {
@@ -112,7 +148,7 @@ impl Root {
         Ok(Root { dir })
     }
 
-    #[cfg(test)]
+    /// The root's directory on the host.
     pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
@@ -138,6 +174,23 @@ impl Root {
     fn resolve_parent(&self, path: &RelPath) -> Result<String, RootError> {
         let mut components: Vec<&str> = path.components().collect();
         let last = components.pop().unwrap_or_default();
+        // A walk that is not `Walk::Lookup` goes on through missing names and never gives `None`.
+        let resolved = self
+            .walk(path.as_str(), &components, Walk::Parent)?
+            .unwrap_or_default();
+        Ok(format!("{resolved}/{last}"))
+    }
+
+    /// Follows `components` from the root as a chrooted process would: symlinks are followed
+    /// (an absolute target starts again at the root), `..` goes up but never above the root.
+    /// Returns the in-root path reached (`""` is the root itself), or `None` for a lookup that
+    /// meets a missing name or a non-directory it would have to go through.
+    fn walk(
+        &self,
+        path: &str,
+        components: &[&str],
+        mode: Walk,
+    ) -> Result<Option<String>, RootError> {
         let mut resolved = String::new();
         let mut pending: Vec<String> = components
             .iter()
@@ -164,26 +217,60 @@ impl Root {
                     links += 1;
                     if links > MAX_LINKS {
                         return Err(RootError::TooManyLinks {
-                            path: path.as_str().to_owned(),
+                            path: path.to_owned(),
                         });
                     }
-                    let target = fs::read_link(&host).map_err(self.io("read the link", path))?;
+                    let target = fs::read_link(&host).map_err(|source| RootError::Io {
+                        action: "read the link",
+                        path: path.to_owned(),
+                        root: self.dir.clone(),
+                        source,
+                    })?;
                     let target = target.to_string_lossy().into_owned();
                     if target.starts_with('/') {
                         resolved.clear();
                     }
                     pending.extend(target.split('/').rev().map(str::to_owned));
                 }
-                Ok(metadata) if !metadata.is_dir() => {
-                    return Err(RootError::NotADirectory {
-                        path: path.as_str().to_owned(),
-                        parent: candidate,
-                    });
-                }
-                _ => resolved = candidate,
+                Ok(metadata) if !metadata.is_dir() => match mode {
+                    Walk::Parent => {
+                        return Err(RootError::NotADirectory {
+                            path: path.to_owned(),
+                            parent: candidate,
+                        })
+                    }
+                    // Anything after a non-directory, even a trailing `/`, is ENOTDIR.
+                    Walk::Lookup if !pending.is_empty() => return Ok(None),
+                    Walk::Lookup => resolved = candidate,
+                },
+                Ok(_) => resolved = candidate,
+                Err(_) if mode == Walk::Lookup => return Ok(None),
+                Err(_) => resolved = candidate,
             }
         }
-        Ok(format!("{resolved}/{last}"))
+        Ok(Some(resolved))
+    }
+
+    /// Where `path` (absolute or not, `..` allowed) leads inside the root with every symlink
+    /// followed, the last one too, and what is there; `None` when nothing is.
+    pub(crate) fn lookup(&self, path: &str) -> Result<Option<Found>, RootError> {
+        let components: Vec<&str> = path.split('/').collect();
+        let Some(resolved) = self.walk(path, &components, Walk::Lookup)? else {
+            return Ok(None);
+        };
+        let host = self.dir.join(resolved.trim_start_matches('/'));
+        match fs::symlink_metadata(&host) {
+            Ok(metadata) => Ok(Some(Found {
+                path: if resolved.is_empty() {
+                    "/".to_owned()
+                } else {
+                    resolved
+                },
+                host,
+                metadata,
+            })),
+            Err(_) => Ok(None),
+        }
     }
 
     /// What is at `path` (not following a final symlink), if anything.
