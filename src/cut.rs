@@ -976,6 +976,8 @@ fn write_manifests(
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod format_tests;
+#[cfg(test)]
+mod script_tests;
+#[cfg(test)]
+mod tests;

@@ -288,7 +288,11 @@ pub(super) fn only<'a>(name: &'a str, archive: &'a TestArchive) -> ArchiveRef<'a
 
 /// A release of `format` using these archives (every suite and component of each, verified by
 /// its key) and these slice definition files, as (package, YAML) pairs.
-pub(super) fn release(format: &str, archives: &[ArchiveRef<'_>], slices: &[(&str, &str)]) -> Release {
+pub(super) fn release(
+    format: &str,
+    archives: &[ArchiveRef<'_>],
+    slices: &[(&str, &str)],
+) -> Release {
     let mut yaml = format!(
         "format: {format}\nmaintenance:\n  standard: 2024-04-25\n  end-of-life: 2036-04-29\narchives:\n"
     );
@@ -443,7 +447,11 @@ pub(super) fn names(dir: &Path) -> Vec<String> {
     names
 }
 
-pub(super) fn run(release: &Release, slices: &[&str], options: &CutOptions) -> Result<CutSummary, CutError> {
+pub(super) fn run(
+    release: &Release,
+    slices: &[&str],
+    options: &CutOptions,
+) -> Result<CutSummary, CutError> {
     let keys: Vec<SliceKey> = slices
         .iter()
         .map(|name| SliceKey::parse(name).expect("a slice reference"))
@@ -597,8 +605,8 @@ fn version_of(env: &Env, name: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // 1. A basic cut.
 
-const TOOL: &str = "#!/bin/sh\necho tool\n";
-const CONF: &str = "key = value\n";
+pub(super) const TOOL: &str = "#!/bin/sh\necho tool\n";
+pub(super) const CONF: &str = "key = value\n";
 
 fn hello_entries() -> Vec<TestEntry> {
     vec![
@@ -692,7 +700,7 @@ fn hello_tree() -> Vec<String> {
 
 const HELLO_ALL: [&str; 4] = ["hello_bins", "hello_libs", "hello_config", "hello_base"];
 
-fn hello_archive() -> TestArchive {
+pub(super) fn hello_archive() -> TestArchive {
     let mut archive = TestArchive::new(&["noble"]);
     archive.add("noble", "hello", "1.0-1", &hello_entries());
     archive
@@ -1482,32 +1490,7 @@ fn cutting_into_an_existing_root_leaves_unrelated_files_alone() {
 
 /// Mutation scripts do not run yet, but the paths that exist only for them are removed after
 /// the point where they would have run (SPEC §6.5); the parent the package gave stays.
-#[test]
-fn until_mutate_paths_are_removed_after_the_scripts_would_run() {
-    let archive = hello_archive();
-    let server = archive.server().start();
-    let slices = r#"
-        package: hello
-        slices:
-          scratch:
-            contents:
-              /etc/conf: {until: mutate}
-              /etc/scratch: {text: "temporary\n", until: mutate}
-            mutate: |
-              content.write("/etc/scratch", "changed\n")
-    "#;
-    let release = release("v3", &[only("ubuntu", &archive)], &[("hello", slices)]);
-    let env = Env::new();
-
-    let summary = cut_ok(
-        &release,
-        &["hello_scratch"],
-        &env.options(&[("ubuntu", &server)]),
-    );
-
-    assert_tree(&env.root(), &[d(0o750, "/etc/")]);
-    assert_eq!(summary.paths, 0);
-}
+// Mutate scripts and `until: mutate`: see script_tests.rs.
 
 // ---------------------------------------------------------------------------------------------
 // 14. Ubuntu Pro credentials.

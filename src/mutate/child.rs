@@ -70,6 +70,7 @@ enum Event {
 enum WireFailure {
     Script(String),
     Time(u64),
+    Steps(u64),
     Memory(u64),
 }
 
@@ -254,6 +255,7 @@ fn read_events(stdout: impl std::io::BufRead, listener: &dyn Listener) -> Result
                 let failure = match failure {
                     WireFailure::Script(message) => ScriptFailure::Script(message),
                     WireFailure::Time(seconds) => ScriptFailure::Time(Duration::from_secs(seconds)),
+                    WireFailure::Steps(ticks) => ScriptFailure::Steps(ticks),
                     WireFailure::Memory(bytes) => ScriptFailure::Memory(bytes),
                 };
                 let error = MutateError::Script {
@@ -381,6 +383,7 @@ pub(crate) fn worker_main() -> u8 {
             let failure = match failure {
                 ScriptFailure::Script(message) => WireFailure::Script(message),
                 ScriptFailure::Time(time) => WireFailure::Time(time.as_secs()),
+                ScriptFailure::Steps(ticks) => WireFailure::Steps(ticks),
                 ScriptFailure::Memory(bytes) => WireFailure::Memory(bytes),
             };
             emit(&Event::Failed {

@@ -179,6 +179,10 @@ pub(crate) fn run(
             .map_err(|error| {
                 if timed_out.get() {
                     ScriptFailure::Time(limits.time)
+                } else if error.span().is_none()
+                    && error.to_string().contains("ticks has been exceeded")
+                {
+                    ScriptFailure::Steps(limits.ticks)
                 } else {
                     ScriptFailure::Script(one_line(&error))
                 }

@@ -142,7 +142,7 @@ impl RootHost {
 
     fn rel(path: &str) -> Result<RelPath, String> {
         RelPath::new(path.trim_end_matches('/'))
-            .ok_or_else(|| format!("content path is the root directory: {path}"))
+            .ok_or_else(|| format!("content path is the root directory or not a plain path: {path}"))
     }
 }
 
@@ -238,7 +238,7 @@ impl ContentHost for RootHost {
 
 /// The path cleaned as Go's `filepath.Clean` does, keeping a trailing `/`; relative paths are
 /// refused with chisel's message.
-fn absolute(path: &str) -> Result<String, String> {
+pub(super) fn absolute(path: &str) -> Result<String, String> {
     if !path.starts_with('/') {
         return Err(format!("content path must be absolute, got: {path}"));
     }
@@ -250,7 +250,7 @@ fn absolute(path: &str) -> Result<String, String> {
 }
 
 /// `/`-rooted lexical cleaning: no empty, `.` or `..` components, `..` stopping at the root.
-fn clean(path: &str) -> String {
+pub(super) fn clean(path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for part in path.split('/') {
         match part {
@@ -299,10 +299,4 @@ fn replace_file(host: &std::path::Path, data: &[u8], mode: u32) -> io::Result<Wr
         size: data.len() as u64,
         sha256: hex(&Sha256::digest(data)),
     })
-}
-
-#[cfg(test)]
-pub(crate) mod testing {
-    //! Paths for the tests of this module and of the cut.
-    pub(crate) use super::{absolute, clean};
 }

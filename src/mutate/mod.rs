@@ -63,7 +63,7 @@ impl Default for Limits {
     /// certificates in ~10k ticks and a few MiB), low enough to stop a runaway in seconds.
     fn default() -> Limits {
         Limits {
-            ticks: 200_000_000,
+            ticks: 50_000_000,
             heap: 1 << 30,
             call_depth: 200,
             time: Duration::from_secs(60),
@@ -86,8 +86,10 @@ pub(crate) enum ScriptFailure {
     /// A syntax error, a runtime error or a step/heap limit, with its position when it has one.
     #[error("{0}")]
     Script(String),
-    #[error("the script ran for more than {} s and was stopped", .0.as_secs())]
+    #[error("the script ran for more than {} s and was stopped", .0.as_secs_f64())]
     Time(Duration),
+    #[error("the script took more than {0} steps (calls and loop iterations) and was stopped")]
+    Steps(u64),
     #[error("the script ran out of memory (the limit is {} MiB) and was stopped", .0 >> 20)]
     Memory(u64),
 }

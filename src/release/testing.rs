@@ -37,3 +37,17 @@ pub(crate) fn load(files: &[(&str, &str)]) -> super::Release {
         .collect();
     super::load_files("test-release", &files).unwrap_or_else(|errors| panic!("{errors}"))
 }
+
+/// The chisel-releases corpus beside the project (`../shared`), or `None` with a note on
+/// stderr when it is absent (a fresh clone), for tests that skip then.
+#[allow(clippy::print_stderr, reason = "a skipped test says why")]
+pub(crate) fn corpus_dir() -> Option<std::path::PathBuf> {
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus/chisel-releases");
+    if corpus.is_dir() {
+        Some(corpus)
+    } else {
+        eprintln!("skipping: no corpus at {}", corpus.display());
+        None
+    }
+}

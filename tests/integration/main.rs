@@ -2,4 +2,5 @@
 
 mod cut_fixture;
 mod harness;
+mod mutate_scripts;
 mod release_commands;
