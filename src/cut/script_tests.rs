@@ -63,7 +63,10 @@ fn scripts_change_mutable_files_and_the_manifest_records_the_final_hash() {
         .find(|line| line.ends_with("/var/lib/chisel/manifest.wall"))
         .expect("the manifest is in the tree")
         .clone();
-    assert!(manifest_line.contains(&format!(" {manifest_size} ")), "{manifest_line}");
+    assert!(
+        manifest_line.contains(&format!(" {manifest_size} ")),
+        "{manifest_line}"
+    );
     expected_tree.push(manifest_line);
     assert_tree(&env.root(), &expected_tree);
     assert_eq!(summary.paths, 3, "three files; /etc/ is an implicit parent");
@@ -121,7 +124,11 @@ fn a_failing_script_stops_the_cut_with_its_slice_and_line() {
     let release = release("v3", &[only("ubuntu", &archive)], &[("hello", slices)]);
     let env = Env::new();
     assert_eq!(
-        cut_err(&release, &["hello_config"], &env.options(&[("ubuntu", &server)])),
+        cut_err(
+            &release,
+            &["hello_config"],
+            &env.options(&[("ubuntu", &server)])
+        ),
         "slice hello_config: mutate:2:1: cannot write file which is not mutable: /etc/copied"
     );
     assert_eq!(
@@ -149,7 +156,11 @@ fn a_syntax_error_stops_the_cut_before_any_download() {
     "#;
     let release = release("v3", &[only("ubuntu", &archive)], &[("hello", slices)]);
     let env = Env::new();
-    let message = cut_err(&release, &["hello_config"], &env.options(&[("ubuntu", &server)]));
+    let message = cut_err(
+        &release,
+        &["hello_config"],
+        &env.options(&[("ubuntu", &server)]),
+    );
     assert!(
         message.starts_with("slice hello_config: mutate:1:8: Parse error"),
         "{message}"
@@ -180,7 +191,11 @@ fn scripts_run_in_selection_order() {
     "#;
     let release = release("v1", &[only("ubuntu", &archive)], &[("hello", slices)]);
     let env = Env::new();
-    cut_ok(&release, &["hello_second"], &env.options(&[("ubuntu", &server)]));
+    cut_ok(
+        &release,
+        &["hello_second"],
+        &env.options(&[("ubuntu", &server)]),
+    );
     assert_eq!(
         std::fs::read_to_string(env.root().join("etc/log")).expect("log"),
         "first\nsecond\n"

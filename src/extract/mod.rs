@@ -109,7 +109,9 @@ pub(crate) enum InstalledKind {
         /// Set when a mutate script changed the content.
         final_sha256: Option<String>,
     },
-    Symlink { target: String },
+    Symlink {
+        target: String,
+    },
 }
 
 /// Where an entry goes: its path in the root and the slices that asked for it.

@@ -18,7 +18,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{run_in_process, Changes, Limits, MutateError, RootHost, Script, ScriptFailure, Written};
+use super::{
+    run_in_process, Changes, Limits, MutateError, RootHost, Script, ScriptFailure, Written,
+};
 use crate::extract::root::Root;
 use crate::release::SliceKey;
 
@@ -59,10 +61,20 @@ struct WireScript {
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Event {
-    Started { slice: String },
-    Print { slice: String, text: String },
-    Failed { slice: String, failure: WireFailure },
-    Done { changes: BTreeMap<String, WireWritten> },
+    Started {
+        slice: String,
+    },
+    Print {
+        slice: String,
+        text: String,
+    },
+    Failed {
+        slice: String,
+        failure: WireFailure,
+    },
+    Done {
+        changes: BTreeMap<String, WireWritten>,
+    },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -109,7 +121,8 @@ pub(crate) fn run(
     match runner {
         #[cfg(test)]
         Runner::InProcess => {
-            let root = Root::create(job.root).map_err(|error| MutateError::Runner(error.to_string()))?;
+            let root =
+                Root::create(job.root).map_err(|error| MutateError::Runner(error.to_string()))?;
             let host = RootHost::new(
                 root,
                 job.created.iter().map(String::as_str),
@@ -160,10 +173,20 @@ fn run_child(exe: &Path, job: Job<'_>, listener: &dyn Listener) -> Result<Change
         .spawn()
         .map_err(|error| runner_error("cannot start", error))?;
     let pid = child.id();
-    let mut stdin = child.stdin.take().ok_or_else(|| MutateError::Runner("no stdin".into()))?;
-    let stdout = child.stdout.take().ok_or_else(|| MutateError::Runner("no stdout".into()))?;
-    let mut stderr = child.stderr.take().ok_or_else(|| MutateError::Runner("no stderr".into()))?;
-    let body = serde_json::to_vec(&request).map_err(|error| MutateError::Runner(error.to_string()))?;
+    let mut stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| MutateError::Runner("no stdin".into()))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| MutateError::Runner("no stdout".into()))?;
+    let mut stderr = child
+        .stderr
+        .take()
+        .ok_or_else(|| MutateError::Runner("no stderr".into()))?;
+    let body =
+        serde_json::to_vec(&request).map_err(|error| MutateError::Runner(error.to_string()))?;
 
     // Each script stops itself at its deadline; this is the backstop for a child that hangs
     // outside the interpreter.
@@ -173,7 +196,10 @@ fn run_child(exe: &Path, job: Job<'_>, listener: &dyn Listener) -> Result<Change
     let outcome = std::thread::scope(|scope| {
         scope.spawn(move || {
             if stopped.recv_timeout(budget) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
-                if let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) {
+                if let Some(pid) = i32::try_from(pid)
+                    .ok()
+                    .and_then(rustix::process::Pid::from_raw)
+                {
                     let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
                 }
             }
@@ -235,14 +261,19 @@ fn last_line(text: &str) -> String {
 /// The slice last started, and the final outcome when the child got that far.
 type EventsRead = (Option<SliceKey>, Option<Result<Changes, MutateError>>);
 
-fn read_events(stdout: impl std::io::BufRead, listener: &dyn Listener) -> Result<EventsRead, MutateError> {
+fn read_events(
+    stdout: impl std::io::BufRead,
+    listener: &dyn Listener,
+) -> Result<EventsRead, MutateError> {
     let mut last_started = None;
     for line in stdout.lines() {
         let Ok(line) = line else {
             break;
         };
         let event: Event = serde_json::from_str(&line).map_err(|error| {
-            MutateError::Runner(format!("unexpected message from the script runner: {error}"))
+            MutateError::Runner(format!(
+                "unexpected message from the script runner: {error}"
+            ))
         })?;
         match event {
             Event::Started { slice } => {
@@ -333,7 +364,10 @@ pub(crate) fn worker_main() -> u8 {
     let root = match Root::create(&request.root) {
         Ok(root) => root,
         Err(error) => {
-            let slice = scripts.first().map(|script| script.slice.to_string()).unwrap_or_default();
+            let slice = scripts
+                .first()
+                .map(|script| script.slice.to_string())
+                .unwrap_or_default();
             emit(&Event::Failed {
                 slice,
                 failure: WireFailure::Script(error.to_string()),
@@ -358,7 +392,11 @@ pub(crate) fn worker_main() -> u8 {
                     text: text.to_owned(),
                 })
             },
-            &|slice| emit(&Event::Started { slice: slice.to_string() }),
+            &|slice| {
+                emit(&Event::Started {
+                    slice: slice.to_string(),
+                })
+            },
         )
     }));
     match outcome {

@@ -141,8 +141,9 @@ impl RootHost {
     }
 
     fn rel(path: &str) -> Result<RelPath, String> {
-        RelPath::new(path.trim_end_matches('/'))
-            .ok_or_else(|| format!("content path is the root directory or not a plain path: {path}"))
+        RelPath::new(path.trim_end_matches('/')).ok_or_else(|| {
+            format!("content path is the root directory or not a plain path: {path}")
+        })
     }
 }
 

@@ -65,7 +65,11 @@ fn key() -> SliceKey {
 }
 
 /// Runs `source` as slice `pkg_slice`; the error as the cut shows it, and what it printed.
-fn run_with(host: &RootHost, source: &str, limits: &Limits) -> (Result<Changes, String>, Vec<String>) {
+fn run_with(
+    host: &RootHost,
+    source: &str,
+    limits: &Limits,
+) -> (Result<Changes, String>, Vec<String>) {
     let printed = std::cell::RefCell::new(Vec::new());
     let scripts = [Script {
         slice: key(),
@@ -212,12 +216,21 @@ fn a_write_keeps_the_mode_and_replaces_the_file_whole() {
     let host = root.host(&["/etc/conf"]);
     run(&host, "content.write('/etc/conf', 'new content')").expect("writes");
     assert_eq!(root.read("/etc/conf"), "new content");
-    let mode = fs::metadata(&host_path).expect("metadata").permissions().mode();
+    let mode = fs::metadata(&host_path)
+        .expect("metadata")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o7777, 0o600);
     // No temporary file is left beside it.
     let names: Vec<String> = fs::read_dir(root.path().join("etc"))
         .expect("dir")
-        .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     assert_eq!(names, ["conf"]);
 }
@@ -262,10 +275,16 @@ fn symlinks_are_followed_inside_the_root_and_every_hop_is_checked() {
     let host = RootHost::new(
         Root::create(root.path()).expect("root"),
         created.iter().map(String::as_str),
-        ["/etc/link", "/etc/real", "/etc/to-other", "/etc/climb", "/etc/escape"]
-            .into_iter()
-            .map(str::to_owned)
-            .collect(),
+        [
+            "/etc/link",
+            "/etc/real",
+            "/etc/to-other",
+            "/etc/climb",
+            "/etc/escape",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect(),
         1 << 20,
     );
     let changes = run(&host, "content.write('/etc/link', 'via link')").expect("writes");
@@ -306,8 +325,14 @@ fn the_dialect_refuses_what_chisels_refuses() {
     let root = TestRoot::new(&[], &[]);
     let host = root.host(&[]);
     let cases = [
-        ("load('x.star', 'y')", "`load` is not allowed in this dialect"),
-        ("while True:\n    pass", "cannot use reserved keyword `while`"),
+        (
+            "load('x.star', 'y')",
+            "`load` is not allowed in this dialect",
+        ),
+        (
+            "while True:\n    pass",
+            "cannot use reserved keyword `while`",
+        ),
         ("s = set([1])", "Variable `set` not found"),
         ("a = 1\nprint(f'{a}')", "f-strings"),
         ("x = (\n", "mutate:2:1: Parse error"),
@@ -349,7 +374,10 @@ fn runaway_scripts_are_stopped_by_their_limits() {
     };
     let started = Instant::now();
     let message = run_with(&host, forever, &time).0.expect_err("stopped");
-    assert_eq!(message, "slice pkg_slice: the script ran for more than 0.3 s and was stopped");
+    assert_eq!(
+        message,
+        "slice pkg_slice: the script ran for more than 0.3 s and was stopped"
+    );
     assert!(started.elapsed() < Duration::from_secs(30));
     let recursion = "def f(n):\n    return f(n + 1)\nf(0)\n";
     assert_eq!(
@@ -385,7 +413,9 @@ fn a_syntax_error_in_a_later_script_stops_before_any_script_runs() {
     let error = run_in_process(&scripts, &host, &Limits::default(), &|_, _| {}, &|_| {})
         .expect_err("fails");
     assert!(
-        error.to_string().starts_with("slice b_second: mutate:1:5: Parse error"),
+        error
+            .to_string()
+            .starts_with("slice b_second: mutate:1:5: Parse error"),
         "{error}"
     );
     assert_eq!(root.read("/f"), "before");

@@ -42,8 +42,8 @@ pub(crate) fn load(files: &[(&str, &str)]) -> super::Release {
 /// stderr when it is absent (a fresh clone), for tests that skip then.
 #[allow(clippy::print_stderr, reason = "a skipped test says why")]
 pub(crate) fn corpus_dir() -> Option<std::path::PathBuf> {
-    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/corpus/chisel-releases");
+    let corpus =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/chisel-releases");
     if corpus.is_dir() {
         Some(corpus)
     } else {
