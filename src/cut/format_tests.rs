@@ -9,8 +9,8 @@
 use std::path::Path;
 
 use super::tests::{
-    assert_tree, cut_err, cut_ok, d, f, l, load_release, only, public_key_yaml, release, sha,
-    tree, Env, TestArchive,
+    assert_tree, cut_err, cut_ok, d, f, l, load_release, only, public_key_yaml, release, sha, tree,
+    Env, TestArchive,
 };
 use super::CutOptions;
 use crate::archive::fetch::testserver::TestServer;
@@ -828,7 +828,7 @@ const NOTE_WITH_HINTS: &str = r#"
     package: note
     slices:
       data:
-        hint: "Forty characters of hint, exactly: done"
+        hint: "Forty characters of hint, exactly: done!"
         contents:
           /usr/share/note/a:
           /etc/note: {text: "note\n"}
@@ -867,7 +867,7 @@ fn hints_change_nothing_in_the_cut() {
     let data = crate::release::SliceKey::new("note", "data");
     assert_eq!(
         with.slice(&data).expect("note_data").hint,
-        "Forty characters of hint, exactly: done"
+        "Forty characters of hint, exactly: done!"
     );
     assert_eq!(with.slice(&data).expect("note_data").hint.len(), 40);
     assert_eq!(without.slice(&data).expect("note_data").hint, "");
@@ -943,22 +943,49 @@ fn version_in(env: &Env, name: &str) -> String {
 #[test]
 fn v1_default_and_v2_archives_choose_the_archive() {
     let mut ubuntu = TestArchive::new(&["noble"]);
-    ubuntu.add("noble", "shared", "1.0", &version_entries("shared", "ubuntu\n"));
+    ubuntu.add(
+        "noble",
+        "shared",
+        "1.0",
+        &version_entries("shared", "ubuntu\n"),
+    );
     let mut other = TestArchive::new(&["noble"]);
     // A higher version does not matter: the default archive wins.
     other
-        .add("noble", "shared", "9.0", &version_entries("shared", "other\n"))
-        .add("noble", "pinned", "1.0", &version_entries("pinned", "other\n"))
-        .add("noble", "orphan", "1.0", &version_entries("orphan", "other\n"));
+        .add(
+            "noble",
+            "shared",
+            "9.0",
+            &version_entries("shared", "other\n"),
+        )
+        .add(
+            "noble",
+            "pinned",
+            "1.0",
+            &version_entries("pinned", "other\n"),
+        )
+        .add(
+            "noble",
+            "orphan",
+            "1.0",
+            &version_entries("orphan", "other\n"),
+        );
     let mut bogus = TestArchive::new(&["noble"]);
-    bogus.add("noble", "shared", "1.0", &version_entries("shared", "bogus\n"));
+    bogus.add(
+        "noble",
+        "shared",
+        "1.0",
+        &version_entries("shared", "bogus\n"),
+    );
     let servers = [
         ("ubuntu", ubuntu.server().start()),
         ("other", other.server().start()),
         ("bogus", bogus.server().start()),
     ];
-    let servers: Vec<(&str, &TestServer)> =
-        servers.iter().map(|(name, server)| (*name, server)).collect();
+    let servers: Vec<(&str, &TestServer)> = servers
+        .iter()
+        .map(|(name, server)| (*name, server))
+        .collect();
     let (other_server, bogus_server) = (servers[1].1, servers[2].1);
 
     let chisel_yaml = format!(
@@ -1025,9 +1052,19 @@ fn server_debs(server: &TestServer) -> Vec<String> {
 #[test]
 fn v1_default_is_ignored_when_archives_have_priorities() {
     let mut high = TestArchive::new(&["noble"]);
-    high.add("noble", "shared", "1.0", &version_entries("shared", "high\n"));
+    high.add(
+        "noble",
+        "shared",
+        "1.0",
+        &version_entries("shared", "high\n"),
+    );
     let mut low = TestArchive::new(&["noble"]);
-    low.add("noble", "shared", "1.0", &version_entries("shared", "low\n"));
+    low.add(
+        "noble",
+        "shared",
+        "1.0",
+        &version_entries("shared", "low\n"),
+    );
     let (high_server, low_server) = (high.server().start(), low.server().start());
     let chisel_yaml = format!(
         "format: v1\n{MAINTENANCE}archives:\n{}{}public-keys:\n{}{}",
@@ -1093,7 +1130,11 @@ fn content_options_in_their_rarer_spellings() {
         ],
     );
     let server = archive.server().start();
-    let release = release("v3", &[only("ubuntu", &archive)], &[("spell", SPELL_SLICES)]);
+    let release = release(
+        "v3",
+        &[only("ubuntu", &archive)],
+        &[("spell", SPELL_SLICES)],
+    );
     let env = Env::new();
 
     cut_ok(

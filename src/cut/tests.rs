@@ -1488,8 +1488,6 @@ fn cutting_into_an_existing_root_leaves_unrelated_files_alone() {
 // ---------------------------------------------------------------------------------------------
 // 13. `until: mutate`.
 
-/// Mutation scripts do not run yet, but the paths that exist only for them are removed after
-/// the point where they would have run (SPEC §6.5); the parent the package gave stays.
 // Mutate scripts and `until: mutate`: see script_tests.rs.
 
 // ---------------------------------------------------------------------------------------------
