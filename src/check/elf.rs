@@ -152,7 +152,7 @@ pub(crate) struct ElfInfo {
 pub(crate) enum ElfError {
     #[error("{0}")]
     Io(#[from] io::Error),
-    #[error("truncated: {what} ({length} bytes at offset {offset}) ends past the end of the file ({size} bytes)")]
+    #[error("truncated: the file has {size} bytes, too few for {what} ({length} bytes at offset {offset})")]
     Truncated {
         what: &'static str,
         offset: u64,

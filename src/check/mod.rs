@@ -161,11 +161,7 @@ pub(crate) fn render(report: &Report) -> String {
             }
             Needed::Library(name) => format!("library {}", printable(name)),
         };
-        let _ = writeln!(
-            out,
-            "{}: needs {what}, not found",
-            printable(&missing.file)
-        );
+        let _ = writeln!(out, "{}: needs {what}, not found", printable(&missing.file));
         for (path, reason) in &missing.skipped {
             let _ = writeln!(out, "  skipped {}: {}", printable(path), printable(reason));
         }
@@ -201,8 +197,9 @@ fn printable(text: &str) -> String {
 #[derive(Clone, Debug)]
 enum Probe {
     Missing,
-    /// Resolving the path met more symlinks than the kernel follows.
-    Loop,
+    /// Resolving the path met more symlinks than the kernel follows: the path, its directory
+    /// resolved (so that `/lib/x` and `/usr/lib/x` are one).
+    Loop(String),
     Directory,
     /// A regular file: its in-root path, symlinks resolved; whether it is executable; its ELF
     /// kind, `None` when it is no ELF file, or why its header is unreadable.
@@ -271,10 +268,7 @@ impl Checker<'_> {
 
     fn check_file(&mut self, path: &str, host: &Path, mode: u32) -> Result<(), CheckError> {
         let file = fs::File::open(host).map_err(self.io("open", path))?;
-        let size = file
-            .metadata()
-            .map_err(self.io("inspect", path))?
-            .len();
+        let size = file.metadata().map_err(self.io("inspect", path))?.len();
         let mut head = Vec::with_capacity(HEAD);
         (&file)
             .take(HEAD as u64)
@@ -337,7 +331,9 @@ impl Checker<'_> {
             .position(|&byte| byte == b'\n')
             .map_or(line, |end| &line[..end]);
         let line = String::from_utf8_lossy(line);
-        let line = line.trim_start_matches([' ', '\t']).trim_end_matches([' ', '\t']);
+        let line = line
+            .trim_start_matches([' ', '\t'])
+            .trim_end_matches([' ', '\t']);
         let (interpreter, argument) = line
             .split_once([' ', '\t'])
             .map_or((line, ""), |(first, rest)| {
@@ -396,10 +392,7 @@ impl Checker<'_> {
             let probe = self.probe(candidate)?;
             let (path, reason) = match probe {
                 Probe::Missing | Probe::Directory => continue,
-                Probe::Loop => (
-                    candidate.clone(),
-                    "more than 40 levels of symlinks".to_owned(),
-                ),
+                Probe::Loop(path) => (path, "more than 40 levels of symlinks".to_owned()),
                 Probe::File {
                     path,
                     executable,
@@ -432,7 +425,14 @@ impl Checker<'_> {
             return Ok(probe.clone());
         }
         let probe = match self.root.lookup(path) {
-            Err(RootError::TooManyLinks { .. }) => Probe::Loop,
+            Err(RootError::TooManyLinks { .. }) => {
+                let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+                let dir = match self.root.lookup(if dir.is_empty() { "/" } else { dir }) {
+                    Ok(Some(found)) => found.path,
+                    _ => dir.to_owned(),
+                };
+                Probe::Loop(join(&dir, name))
+            }
             Err(error) => return Err(error.into()),
             Ok(None) => Probe::Missing,
             Ok(Some(found)) if found.metadata.is_dir() => Probe::Directory,
@@ -469,9 +469,19 @@ impl Checker<'_> {
         let mut dirs: Vec<String> = Vec::new();
         let mut entries: Vec<String> = Vec::new();
         if info.runpath.is_none() {
-            entries.extend(info.rpath.iter().flat_map(|list| list.split(':')).map(str::to_owned));
+            entries.extend(
+                info.rpath
+                    .iter()
+                    .flat_map(|list| list.split(':'))
+                    .map(str::to_owned),
+            );
         }
-        entries.extend(info.runpath.iter().flat_map(|list| list.split(':')).map(str::to_owned));
+        entries.extend(
+            info.runpath
+                .iter()
+                .flat_map(|list| list.split(':'))
+                .map(str::to_owned),
+        );
         for entry in &entries {
             for dir in self.expand(entry, origin, &lib)? {
                 push_dir(&mut dirs, dir);
@@ -551,7 +561,13 @@ impl Checker<'_> {
                 self.parse_conf(&text, "/etc", 0, &mut seen, &mut dirs)?;
             }
             None => {
-                self.parse_conf("include /etc/ld.so.conf.d/*.conf", "/etc", 0, &mut seen, &mut dirs)?;
+                self.parse_conf(
+                    "include /etc/ld.so.conf.d/*.conf",
+                    "/etc",
+                    0,
+                    &mut seen,
+                    &mut dirs,
+                )?;
             }
         }
         Ok(dirs)

@@ -165,7 +165,14 @@ mod tests {
     #[test]
     fn check_takes_root_release_and_arch() {
         let args = Args::try_parse_from([
-            "kerf", "check", "--root", "r", "--release", "./rel", "--arch", "arm64",
+            "kerf",
+            "check",
+            "--root",
+            "r",
+            "--release",
+            "./rel",
+            "--arch",
+            "arm64",
         ])
         .unwrap();
         let Command::Check(check) = args.command else {
@@ -175,7 +182,8 @@ mod tests {
         assert_eq!(check.release.as_deref(), Some("./rel"));
         assert_eq!(check.arch.as_deref(), Some("arm64"));
         assert!(Args::try_parse_from(["kerf", "check"]).is_err());
-        let args = Args::try_parse_from(["kerf", "cut", "--root", "r", "--check", "a_bcd"]).unwrap();
+        let args =
+            Args::try_parse_from(["kerf", "cut", "--root", "r", "--check", "a_bcd"]).unwrap();
         assert!(matches!(args.command, Command::Cut(cut) if cut.check));
     }
 

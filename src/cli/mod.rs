@@ -28,7 +28,10 @@ pub struct UsageError(pub String);
 /// Runs kerf with the process's arguments.
 pub fn main() -> ExitCode {
     let mut args = std::env::args_os();
-    if args.nth(1).is_some_and(|first| first == crate::mutate::child::WORKER_ARG) {
+    if args
+        .nth(1)
+        .is_some_and(|first| first == crate::mutate::child::WORKER_ARG)
+    {
         // kerf started by itself to run mutate scripts under limits.
         return ExitCode::from(crate::mutate::child::worker_main());
     }
@@ -314,11 +317,7 @@ fn check_root(root: &Path, release: Option<&Release>, arch: Option<Arch>) -> Res
         return Ok(ExitCode::SUCCESS);
     }
     write_stdout(&text)?;
-    Err(UsageError(format!(
-        "{} missing ({checked})",
-        report.missing.len()
-    ))
-    .into())
+    Err(UsageError(format!("{} missing ({checked})", report.missing.len())).into())
 }
 
 /// `1 script`, `2 scripts`.

@@ -490,6 +490,49 @@ mod tests {
     }
 
     #[test]
+    fn lookups_follow_every_link_inside_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Root::create(&dir.path().join("root")).unwrap();
+        fs::create_dir_all(root.dir().join("usr/lib/x")).unwrap();
+        fs::write(root.dir().join("usr/lib/x/libz.so.1.3"), "z").unwrap();
+        fs::write(dir.path().join("outside"), "host").unwrap();
+        root.symlink(&rel("/lib"), "usr/lib").unwrap();
+        root.symlink(&rel("/usr/lib/x/libz.so.1"), "libz.so.1.3")
+            .unwrap();
+        root.symlink(&rel("/abs"), "/lib/x/libz.so.1").unwrap();
+        root.symlink(&rel("/up"), "../../../../outside").unwrap();
+        root.symlink(&rel("/loop"), "loop").unwrap();
+        let found = |path: &str| root.lookup(path).unwrap().map(|found| found.path);
+
+        assert_eq!(
+            found("/lib/x/libz.so.1").as_deref(),
+            Some("/usr/lib/x/libz.so.1.3")
+        );
+        assert_eq!(found("abs").as_deref(), Some("/usr/lib/x/libz.so.1.3"));
+        assert_eq!(
+            found("/lib/x/../x/./libz.so.1").as_deref(),
+            Some("/usr/lib/x/libz.so.1.3")
+        );
+        assert_eq!(found("/../../lib").as_deref(), Some("/usr/lib"));
+        assert_eq!(found("/").as_deref(), Some("/"));
+        // `..` stops at the root: nothing outside is ever reached.
+        assert_eq!(found("/up"), None);
+        assert_eq!(found("/missing/.."), None);
+        // A file is not a directory, even with only a `/` after it.
+        assert_eq!(found("/abs/"), None);
+        assert_eq!(found("/abs/x"), None);
+        let error = root.lookup("/loop").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "cannot resolve /loop in the root: more than 40 symlinks"
+        );
+        let missing = Root::open(&dir.path().join("none")).unwrap_err();
+        assert!(missing
+            .to_string()
+            .starts_with("cannot open the root directory"));
+    }
+
+    #[test]
     fn modes_are_exact() {
         let dir = tempfile::tempdir().unwrap();
         let root = Root::create(dir.path()).unwrap();

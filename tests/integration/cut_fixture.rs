@@ -7,10 +7,10 @@ use std::process::Command;
 use crate::harness::{chisel_yaml, kerf, treesum, Run, StaticServer, TestDir};
 use crate::with_shared;
 
-const SMALL: [&str; 3] = ["base-files_base", "libc6_libs", "openssl_bins"];
+pub(crate) const SMALL: [&str; 3] = ["base-files_base", "libc6_libs", "openssl_bins"];
 
 /// `kerf cut` of `slices` from the 24.04 corpus branch into `root`, with `extra` flags.
-fn cut(
+pub(crate) fn cut(
     shared: &Path,
     url: &str,
     root: &Path,

@@ -1,0 +1,82 @@
+//! `kerf check` on a real cut: the small cut of the fixture mirror, then the same root with a
+//! file taken away.
+
+use crate::cut_fixture::{cut, SMALL};
+use crate::harness::{kerf, StaticServer, TestDir};
+use crate::with_shared;
+
+#[test]
+fn check_reports_what_the_small_cut_lacks() {
+    with_shared!(shared => {
+        let server = StaticServer::serve(&shared.join("fixtures/noble-mirror"));
+        let dir = TestDir::new();
+        let (root, cache) = (dir.path().join("rootfs"), dir.path().join("cache"));
+        let release = shared.join("corpus/chisel-releases/ubuntu-24.04");
+        let (root_arg, release_arg) = (root.to_str().unwrap(), release.to_str().unwrap());
+
+        // `cut --check`: openssl's c_rehash is a Perl script, and the small cut has no Perl.
+        let run = cut(&shared, &server.url(), &root, &cache, &["--check"], &SMALL);
+        assert_eq!(
+            (run.status, run.stdout.as_str()),
+            (
+                1,
+                "/usr/bin/c_rehash: needs interpreter /usr/bin/perl, not found\n  provided by: perl-base_bins\n"
+            ),
+            "stderr:\n{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("\nCut 18 slices of 4 packages into ")
+                && run.stderr.ends_with(" s\nerror: 1 missing (27 ELF files, 1 script checked)\n"),
+            "{}",
+            run.stderr
+        );
+
+        // The same, from `check`, without and with a release.
+        let run = kerf(dir.path(), &["check", "--root", root_arg]);
+        assert_eq!(run.stdout, "/usr/bin/c_rehash: needs interpreter /usr/bin/perl, not found\n");
+        run.fails_with(1, "error: 1 missing (27 ELF files, 1 script checked)\n");
+
+        // Every ELF file finds its interpreter and libraries.
+        std::fs::remove_file(root.join("usr/bin/c_rehash")).unwrap();
+        let run = kerf(dir.path(), &["check", "--root", root_arg]);
+        assert_eq!(
+            run.success(),
+            "ok: 27 ELF files, 0 scripts checked, nothing missing\n"
+        );
+        assert_eq!(run.stderr, "");
+
+        // Without libssl.so.3, openssl misses it; the release says which slice has it.
+        std::fs::remove_file(root.join("usr/lib/x86_64-linux-gnu/libssl.so.3")).unwrap();
+        let run = kerf(
+            dir.path(),
+            &["check", "--root", root_arg, "--release", release_arg],
+        );
+        assert_eq!(
+            run.stdout,
+            "/usr/bin/openssl: needs library libssl.so.3, not found\n  provided by: libssl3t64_libs\n"
+        );
+        run.fails_with(1, "error: 1 missing (26 ELF files, 0 scripts checked)\n");
+    });
+}
+
+#[test]
+fn check_refuses_bad_arguments() {
+    let dir = TestDir::new();
+    dir.write("file", "");
+    kerf(dir.path(), &["check", "--root", "absent"])
+        .fails_with(1, "error: invalid --root absent: it is not a directory\n");
+    kerf(dir.path(), &["check", "--root", "file"])
+        .fails_with(1, "error: invalid --root file: it is not a directory\n");
+    kerf(dir.path(), &["check", "--root", ".", "--arch", "x86"]).fails_with(
+        1,
+        "error: invalid package architecture: x86 (expected one of amd64, arm64, armhf, i386, ppc64el, riscv64, s390x)\n",
+    );
+    // An empty root has nothing to miss.
+    std::fs::create_dir(dir.path().join("empty")).unwrap();
+    let run = kerf(dir.path(), &["check", "--root", "empty"]);
+    assert_eq!(
+        run.success(),
+        "ok: 0 ELF files, 0 scripts checked, nothing missing\n"
+    );
+}
