@@ -269,3 +269,28 @@ fn hostile_scripts_fail_with_their_slice_and_leave_nothing_half_written() {
         );
     });
 }
+
+/// The corpus' second ca-certificates script writes the list of certificates it finds into
+/// `/etc/ca-certificates.conf`, one `mozilla/<name>` per line in listing order.
+#[test]
+fn the_ca_certificates_conf_script_lists_the_certificates() {
+    with_shared!(shared => {
+        let server = StaticServer::serve(&shared.join("fixtures/noble-mirror"));
+        let dir = TestDir::new();
+        let (root, cache) = (dir.path().join("rootfs"), dir.path().join("cache"));
+        let release = shared.join("corpus/chisel-releases/ubuntu-24.04");
+        cut(&release, &server.url(), &root, &cache, &["ca-certificates_data-with-certs"]).success();
+        let mut names: Vec<String> =
+            std::fs::read_dir(root.join("usr/share/ca-certificates/mozilla"))
+                .expect("the certificates")
+                .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect();
+        names.sort();
+        assert_eq!(names.len(), 120, "the certificates of ca-certificates 20260816ubuntu0.24.04.2");
+        let expected: Vec<String> = names.iter().map(|name| format!("mozilla/{name}")).collect();
+        assert_eq!(
+            std::fs::read_to_string(root.join("etc/ca-certificates.conf")).expect("the conf"),
+            expected.join("\n")
+        );
+    });
+}
