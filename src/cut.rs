@@ -279,6 +279,69 @@ pub(crate) fn cut(
     })
 }
 
+/// The release's archives, opened and verified, for commands that need packages without
+/// cutting them (`kerf draft`).
+pub(crate) struct ArchiveAccess<'a> {
+    context: &'a Context<'a>,
+    archives: Vec<OpenedArchive>,
+    credentials: ArchiveCredentials,
+}
+
+impl ArchiveAccess<'_> {
+    /// The package the archives would give a cut: by priority, pin and version.
+    pub(crate) fn choose(&self, name: &str) -> Result<ChosenPackage, CutError> {
+        let pin = self
+            .context
+            .release
+            .packages
+            .get(name)
+            .and_then(|package| package.archive.as_deref());
+        Ok(choose(&self.archives, name, pin)?)
+    }
+
+    /// The package's `.deb` in the cache, downloaded and verified if it was not there.
+    pub(crate) fn fetch(&self, package: &ChosenPackage) -> Result<PathBuf, CutError> {
+        self.context.fetch_blob(
+            &package.url,
+            &package.info.sha256,
+            Some(package.info.size),
+            &package.info.name,
+            self.credentials.get(&package.archive),
+        )
+    }
+}
+
+/// Opens every archive of `release` as a cut would (signatures and digests checked, the cache
+/// used) and hands them to `work`.
+pub(crate) fn with_archives<T>(
+    release: &Release,
+    options: &CutOptions,
+    reporter: &dyn Reporter,
+    work: impl FnOnce(&ArchiveAccess<'_>) -> Result<T, CutError>,
+) -> Result<T, CutError> {
+    let cache = Cache::open(&options.cache_dir).map_err(CutError::from)?;
+    let fetcher = Fetcher::new(options.fetch.clone()).map_err(CutError::from)?;
+    let context = Context {
+        release,
+        options,
+        cache: &cache,
+        fetcher: &fetcher,
+        reporter,
+        downloaded: std::sync::atomic::AtomicU64::new(0),
+    };
+    let pinned: BTreeSet<&str> = release
+        .packages
+        .values()
+        .filter_map(|package| package.archive.as_deref())
+        .collect();
+    let (archives, credentials) = context.open_archives(&pinned)?;
+    work(&ArchiveAccess {
+        context: &context,
+        archives,
+        credentials,
+    })
+}
+
 /// The indexes of one suite: (suite, component, index).
 type SuiteIndexes = Vec<(String, String, PackageIndex)>;
 

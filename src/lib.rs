@@ -36,6 +36,7 @@ pub(crate) mod cut;
     reason = "reading a package's control file is for `kerf draft`, a later issue"
 )]
 pub(crate) mod deb;
+pub(crate) mod draft;
 pub(crate) mod extract;
 pub mod find;
 pub(crate) mod glob;

@@ -14,7 +14,7 @@
 //! Paths are resolved with [`Root::lookup`], as a process chrooted into the root would see them.
 //! Nothing here prints: [`check`] returns a [`Report`] and [`render`] lays it out.
 
-mod elf;
+pub(crate) mod elf;
 #[cfg(test)]
 mod tests;
 

@@ -54,6 +54,11 @@ pub(crate) enum Command {
         after_help = "Examples:\n  kerf check --root ./rootfs\n  kerf check --root ./rootfs --release ./chisel-releases\n\nExit status: 0 nothing is missing, 1 something is (listed on stdout), 2 the root could not be read."
     )]
     Check(CheckArgs),
+    /// Propose a slice definition file for packages, from their real contents
+    #[command(
+        after_help = "Examples:\n  kerf draft --release ./chisel-releases libxml2\n  kerf draft --release ./chisel-releases --out ./chisel-releases/slices libxml2 xz-utils\n\nEach package's files are sorted into bins, libs, config, data and copyright slices; each\nslice's essentials are the slices (of the release, or of the archive's packages) that provide\nthe libraries and interpreters its files need. What cannot be found is left as a TODO comment.\nThe result passes `kerf lint` once added to the release; review it before use."
+    )]
+    Draft(DraftArgs),
     /// Print kerf's version and the releases bundled into it
     Version,
 }
@@ -79,24 +84,8 @@ pub(crate) struct CutArgs {
     /// The root directory to cut into; created if missing, other files in it are left alone
     #[arg(long, value_name = "DIR")]
     pub(crate) root: PathBuf,
-    /// Target architecture (amd64, arm64, armhf, i386, ppc64el, riscv64, s390x); default: this machine's
-    #[arg(long, value_name = "ARCH")]
-    pub(crate) arch: Option<String>,
-    /// Where downloads and indexes are kept [default: $XDG_CACHE_HOME/kerf or ~/.cache/kerf]
-    #[arg(long, value_name = "DIR", env = "KERF_CACHE_DIR")]
-    pub(crate) cache_dir: Option<PathBuf>,
-    /// Base URL of an archive, overriding the release's: NAME=URL (repeatable; or
-    /// KERF_ARCHIVE_URL="NAME=URL,NAME=URL")
-    #[arg(
-        long = "archive-url",
-        value_name = "NAME=URL",
-        env = "KERF_ARCHIVE_URL",
-        value_delimiter = ','
-    )]
-    pub(crate) archive_urls: Vec<String>,
-    /// Use only the cache; fail instead of touching the network
-    #[arg(long)]
-    pub(crate) offline: bool,
+    #[command(flatten)]
+    pub(crate) archives: ArchiveArgs,
     /// How many downloads to run at once
     #[arg(long, short = 'j', default_value_t = 4, value_name = "N")]
     pub(crate) jobs: usize,
@@ -116,6 +105,52 @@ pub(crate) struct CutArgs {
     /// Slices to cut, as PACKAGE_SLICE
     #[arg(required = true, value_name = "SLICE")]
     pub(crate) slices: Vec<String>,
+}
+
+/// Where packages come from: shared by `cut` and `draft`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ArchiveArgs {
+    /// Target architecture (amd64, arm64, armhf, i386, ppc64el, riscv64, s390x); default: this machine's
+    #[arg(long, value_name = "ARCH")]
+    pub(crate) arch: Option<String>,
+    /// Where downloads and indexes are kept [default: $XDG_CACHE_HOME/kerf or ~/.cache/kerf]
+    #[arg(long, value_name = "DIR", env = "KERF_CACHE_DIR")]
+    pub(crate) cache_dir: Option<PathBuf>,
+    /// Base URL of an archive, overriding the release's: NAME=URL (repeatable; or
+    /// KERF_ARCHIVE_URL="NAME=URL,NAME=URL")
+    #[arg(
+        long = "archive-url",
+        value_name = "NAME=URL",
+        env = "KERF_ARCHIVE_URL",
+        value_delimiter = ','
+    )]
+    pub(crate) archive_urls: Vec<String>,
+    /// Use only the cache; fail instead of touching the network
+    #[arg(long)]
+    pub(crate) offline: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct DraftArgs {
+    #[command(flatten)]
+    pub(crate) release: ReleaseArg,
+    #[command(flatten)]
+    pub(crate) archives: ArchiveArgs,
+    /// Write DIR/PACKAGE.yaml for each package instead of printing the drafts
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
+    /// With --out, replace files that exist
+    #[arg(long, requires = "out")]
+    pub(crate) force: bool,
+    /// Print only errors
+    #[arg(long, short = 'q', conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
+    /// Print every step
+    #[arg(long, short = 'v')]
+    pub(crate) verbose: bool,
+    /// Packages to draft slice definitions for
+    #[arg(required = true, value_name = "PACKAGE")]
+    pub(crate) packages: Vec<String>,
 }
 
 /// The values of `--ignore`.

@@ -18,7 +18,7 @@ use crate::cut::{CutError, CutOptions};
 use crate::release::{self, Release, ReleaseErrors};
 use crate::release::{Arch, SliceKey};
 use crate::resolve::SelectError;
-use args::{Args, CheckArgs, Command, CutArgs, ReleaseArg};
+use args::{ArchiveArgs, Args, CheckArgs, Command, CutArgs, DraftArgs, ReleaseArg};
 
 /// A mistake in what the user asked for: exit status 1.
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +88,100 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
         .is_some_and(|error| error.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
+/// The release and the options for reaching its archives, from `--release` and the archive
+/// flags, checked before any work; the root, jobs and `--ignore` are left at their defaults.
+fn archive_options(release: &ReleaseArg, args: &ArchiveArgs) -> Result<(Release, CutOptions)> {
+    let arch = match &args.arch {
+        Some(name) => parse_arch(name)?,
+        None => Arch::host().ok_or_else(|| {
+            UsageError("cannot infer the architecture of this machine; give --arch".to_owned())
+        })?,
+    };
+    let mut archive_urls = std::collections::BTreeMap::new();
+    for pair in &args.archive_urls {
+        let (name, url) = pair
+            .split_once('=')
+            .filter(|(name, url)| !name.is_empty() && (url.starts_with("http://") || url.starts_with("https://")))
+            .ok_or_else(|| UsageError(format!("invalid --archive-url \"{pair}\": expected NAME=http://... or NAME=https://...")))?;
+        archive_urls.insert(name.to_owned(), url.to_owned());
+    }
+    let cache_dir = match &args.cache_dir {
+        Some(dir) => dir.clone(),
+        None => default_cache_dir()?,
+    };
+    let release = load_release_for_cut(release, &cache_dir)?;
+    for name in archive_urls.keys() {
+        if !release.archives.contains_key(name) {
+            let names: Vec<&str> = release.archives.keys().map(String::as_str).collect();
+            return Err(UsageError(format!("--archive-url names archive \"{name}\", which the release does not define (it has {})", names.join(", "))).into());
+        }
+    }
+    let options = CutOptions {
+        root: std::path::PathBuf::new(),
+        arch,
+        cache_dir,
+        archive_urls,
+        offline: args.offline,
+        jobs: 4,
+        fetch: crate::archive::fetch::FetchOptions::default(),
+        ignore: std::collections::BTreeSet::new(),
+        auth_dir: crate::archive::credentials::auth_dir(|name| std::env::var_os(name)),
+        scripts: script_runner()?,
+        script_limits: crate::mutate::Limits::default(),
+    };
+    Ok((release, options))
+}
+
+/// `kerf draft`: prints each package's draft, or writes it with `--out`.
+fn draft(args: &DraftArgs) -> Result<ExitCode> {
+    let (release, options) = archive_options(&args.release, &args.archives)?;
+    if let Some(out) = &args.out {
+        if !out.is_dir() {
+            return Err(
+                UsageError(format!("invalid --out {}: not a directory", out.display())).into(),
+            );
+        }
+        if !args.force {
+            for package in &args.packages {
+                let path = out.join(format!("{package}.yaml"));
+                if path.exists() {
+                    return Err(UsageError(format!(
+                        "{} exists; give --force to replace it",
+                        path.display()
+                    ))
+                    .into());
+                }
+            }
+        }
+    }
+    let reporter = printer::reporter(args.quiet, args.verbose);
+    let drafts = crate::draft::draft(&release, &args.packages, &options, reporter.as_ref());
+    reporter.finish();
+    let drafts = drafts?;
+    let mut stdout = std::io::stdout().lock();
+    for (index, (package, text)) in drafts.iter().enumerate() {
+        match &args.out {
+            Some(out) => {
+                let path = out.join(format!("{package}.yaml"));
+                fs_err::write(&path, text)?;
+                if !args.quiet {
+                    #[expect(clippy::print_stderr, reason = "what was written goes to stderr")]
+                    {
+                        eprintln!("Wrote {}", path.display());
+                    }
+                }
+            }
+            None => {
+                if index > 0 {
+                    stdout.write_all(b"\n")?;
+                }
+                stdout.write_all(text.as_bytes())?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// The scripts run in a child kerf: this very executable.
 fn script_runner() -> Result<crate::mutate::child::Runner> {
     let exe = std::env::current_exe()
@@ -104,6 +198,9 @@ fn exit_status(error: &anyhow::Error) -> u8 {
             || cause
                 .downcast_ref::<CutError>()
                 .is_some_and(CutError::is_user_error)
+            || cause
+                .downcast_ref::<crate::draft::DraftError>()
+                .is_some_and(crate::draft::DraftError::is_user_error)
     });
     if user {
         1
@@ -118,6 +215,7 @@ fn execute(command: Command) -> Result<ExitCode> {
         Command::Info { release, queries } => info(&release, &queries),
         Command::Find { release, terms } => find(&release, &terms),
         Command::Lint { release } => lint(&release),
+        Command::Draft(args) => draft(&args),
         Command::Check(args) => check(&args),
         Command::Version => version(),
     }
@@ -379,20 +477,6 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
             slices.push(key);
         }
     }
-    let arch = match &args.arch {
-        Some(name) => parse_arch(name)?,
-        None => Arch::host().ok_or_else(|| {
-            UsageError("cannot infer the architecture of this machine; give --arch".to_owned())
-        })?,
-    };
-    let mut archive_urls = std::collections::BTreeMap::new();
-    for pair in &args.archive_urls {
-        let (name, url) = pair
-            .split_once('=')
-            .filter(|(name, url)| !name.is_empty() && (url.starts_with("http://") || url.starts_with("https://")))
-            .ok_or_else(|| UsageError(format!("invalid --archive-url \"{pair}\": expected NAME=http://... or NAME=https://...")))?;
-        archive_urls.insert(name.to_owned(), url.to_owned());
-    }
     // Before any work: the root is created if missing, but something else in its place is the
     // user's mistake, better said plainly than as an error of mkdir.
     if let Ok(metadata) = std::fs::metadata(&args.root) {
@@ -404,37 +488,17 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
             .into());
         }
     }
-    let cache_dir = match &args.cache_dir {
-        Some(dir) => dir.clone(),
-        None => default_cache_dir()?,
-    };
-    let release = load_release_for_cut(&args.release, &cache_dir)?;
-    for name in archive_urls.keys() {
-        if !release.archives.contains_key(name) {
-            let names: Vec<&str> = release.archives.keys().map(String::as_str).collect();
-            return Err(UsageError(format!("--archive-url names archive \"{name}\", which the release does not define (it has {})", names.join(", "))).into());
-        }
-    }
-    let options = CutOptions {
-        root: args.root.clone(),
-        arch,
-        cache_dir,
-        archive_urls,
-        offline: args.offline,
-        jobs: args.jobs,
-        fetch: crate::archive::fetch::FetchOptions::default(),
-        ignore: args
-            .ignore
-            .iter()
-            .map(|ignore| match ignore {
-                args::IgnoreArg::Unstable => crate::cut::Ignore::Unstable,
-                args::IgnoreArg::Unmaintained => crate::cut::Ignore::Unmaintained,
-            })
-            .collect(),
-        auth_dir: crate::archive::credentials::auth_dir(|name| std::env::var_os(name)),
-        scripts: script_runner()?,
-        script_limits: crate::mutate::Limits::default(),
-    };
+    let (release, mut options) = archive_options(&args.release, &args.archives)?;
+    options.root = args.root.clone();
+    options.jobs = args.jobs;
+    options.ignore = args
+        .ignore
+        .iter()
+        .map(|ignore| match ignore {
+            args::IgnoreArg::Unstable => crate::cut::Ignore::Unstable,
+            args::IgnoreArg::Unmaintained => crate::cut::Ignore::Unmaintained,
+        })
+        .collect();
     let reporter = printer::reporter(args.quiet, args.verbose);
     let summary = crate::cut::cut(&release, &slices, &options, reporter.as_ref());
     reporter.finish();
@@ -455,7 +519,7 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
         }
     }
     if args.check {
-        return check_root(&args.root, Some(&release), Some(arch));
+        return check_root(&args.root, Some(&release), Some(options.arch));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 
 mod check;
 mod cut_fixture;
+mod draft;
 mod harness;
 mod mutate_scripts;
 mod release_commands;
