@@ -494,6 +494,7 @@ impl Context<'_> {
                 .get_keyed(&inrelease_key(&url))?
                 .ok_or_else(|| CutError::NotCached(url.clone()))?
         } else {
+            tracing::debug!("GET {url}");
             let bytes = self.fetcher.get_bytes(&url, auth, 64 << 20)?;
             self.downloaded
                 .fetch_add(bytes.len() as u64, Ordering::Relaxed);
@@ -559,6 +560,7 @@ impl Context<'_> {
         );
         if let Some(text) = self.cache.get_keyed(&memo)? {
             if let Ok(text) = String::from_utf8(text) {
+                tracing::debug!("{url}: verified before (same bytes, same keys)");
                 return Ok(text);
             }
         }
@@ -598,6 +600,9 @@ impl Context<'_> {
         );
         if let Some(bytes) = self.cache.get_keyed(&key)? {
             if let Some(index) = PackageIndex::from_cached(bytes) {
+                tracing::debug!(
+                    "{component} index of {suite}: parsed before, taken from the cache"
+                );
                 return Ok(index);
             }
         }
@@ -662,11 +667,13 @@ impl Context<'_> {
             reason: error.to_string(),
         })?;
         if let Some(path) = self.cache.get(&digest, size, Verify::Size) {
+            tracing::debug!("cache hit: {url} is {}", path.display());
             return Ok(path);
         }
         if self.options.offline {
             return Err(CutError::NotCached(url.to_owned()));
         }
+        tracing::debug!("GET {url} ({} bytes expected)", size.unwrap_or(0));
         self.reporter.download_started(name, size.unwrap_or(0));
         let result = self.cache.insert_with(url, &digest, size, |writer| {
             self.fetcher

@@ -59,7 +59,26 @@ pub(crate) enum Command {
         after_help = "Examples:\n  kerf draft --release ./chisel-releases libxml2\n  kerf draft --release ./chisel-releases --out ./chisel-releases/slices libxml2 xz-utils\n\nEach package's files are sorted into bins, libs, config, data and copyright slices; each\nslice's essentials are the slices (of the release, or of the archive's packages) that provide\nthe libraries and interpreters its files need. What cannot be found is left as a TODO comment.\nThe result passes `kerf lint` once added to the release; review it before use."
     )]
     Draft(DraftArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    #[command(
+        after_help = "Examples:\n  kerf completions bash > /etc/bash_completion.d/kerf\n  kerf completions zsh > \"${fpath[1]}/_kerf\"\n  kerf completions fish > ~/.config/fish/completions/kerf.fish"
+    )]
+    Completions {
+        /// The shell to complete in
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print kerf's man page (roff), or write one page per command into a directory
+    #[command(
+        after_help = "Examples:\n  kerf man | man -l -\n  kerf man --out /usr/local/share/man/man1"
+    )]
+    Man {
+        /// Write kerf.1 and kerf-COMMAND.1 here instead of printing kerf.1
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Print kerf's version and the releases bundled into it
+    #[command(after_help = "Example:\n  kerf version")]
     Version,
 }
 
@@ -96,9 +115,9 @@ pub(crate) struct CutArgs {
     /// Print only errors
     #[arg(long, short = 'q', conflicts_with = "verbose")]
     pub(crate) quiet: bool,
-    /// Print every step
-    #[arg(long, short = 'v')]
-    pub(crate) verbose: bool,
+    /// Print every step; twice (-vv) also every request, cache hit and script run
+    #[arg(long, short = 'v', action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
     /// After the cut, check the root as `kerf check` does; exit 1 if something is missing
     #[arg(long)]
     pub(crate) check: bool,
@@ -145,9 +164,9 @@ pub(crate) struct DraftArgs {
     /// Print only errors
     #[arg(long, short = 'q', conflicts_with = "verbose")]
     pub(crate) quiet: bool,
-    /// Print every step
-    #[arg(long, short = 'v')]
-    pub(crate) verbose: bool,
+    /// Print every step; twice (-vv) also every request, cache hit and script run
+    #[arg(long, short = 'v', action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
     /// Packages to draft slice definitions for
     #[arg(required = true, value_name = "PACKAGE")]
     pub(crate) packages: Vec<String>,

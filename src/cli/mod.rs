@@ -154,7 +154,8 @@ fn draft(args: &DraftArgs) -> Result<ExitCode> {
             }
         }
     }
-    let reporter = printer::reporter(args.quiet, args.verbose);
+    let reporter = printer::reporter(args.quiet, args.verbose > 0);
+    printer::trace(args.verbose > 1);
     let drafts = crate::draft::draft(&release, &args.packages, &options, reporter.as_ref());
     reporter.finish();
     let drafts = drafts?;
@@ -218,6 +219,8 @@ fn execute(command: Command) -> Result<ExitCode> {
         Command::Draft(args) => draft(&args),
         Command::Check(args) => check(&args),
         Command::Version => version(),
+        Command::Completions { shell } => completions(shell),
+        Command::Man { out } => man(out.as_deref()),
     }
 }
 
@@ -423,6 +426,46 @@ fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// The completion script for `shell`, from the same definitions clap parses with.
+fn completions(shell: clap_complete::Shell) -> Result<ExitCode> {
+    use clap::CommandFactory as _;
+    let mut command = Args::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "kerf", &mut script);
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(&script)?;
+    stdout.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The man pages, from the same definitions: `kerf.1` on stdout, or every page into `out`.
+fn man(out: Option<&Path>) -> Result<ExitCode> {
+    use clap::CommandFactory as _;
+    let command = Args::command();
+    let Some(out) = out else {
+        let mut page = Vec::new();
+        clap_mangen::Man::new(command).render(&mut page)?;
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(&page)?;
+        stdout.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    if !out.is_dir() {
+        return Err(UsageError(format!("invalid --out {}: not a directory", out.display())).into());
+    }
+    let mut pages = vec![("kerf".to_owned(), command.clone())];
+    for sub in command.get_subcommands() {
+        let name = format!("kerf-{}", sub.get_name());
+        pages.push((name.clone(), sub.clone().name(name)));
+    }
+    for (name, page) in pages {
+        let mut text = Vec::new();
+        clap_mangen::Man::new(page).render(&mut text)?;
+        fs_err::write(out.join(format!("{name}.1")), text)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn version() -> Result<ExitCode> {
     write_stdout(&format!(
         "kerf {}\nbundled releases: {}\n",
@@ -499,7 +542,8 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
             args::IgnoreArg::Unmaintained => crate::cut::Ignore::Unmaintained,
         })
         .collect();
-    let reporter = printer::reporter(args.quiet, args.verbose);
+    let reporter = printer::reporter(args.quiet, args.verbose > 0);
+    printer::trace(args.verbose > 1);
     let summary = crate::cut::cut(&release, &slices, &options, reporter.as_ref());
     reporter.finish();
     let summary = summary?;

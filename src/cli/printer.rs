@@ -24,6 +24,20 @@ pub(crate) fn reporter(quiet: bool, verbose: bool) -> Box<dyn Printer> {
     }
 }
 
+/// With `-vv`, kerf's debug events (requests, cache hits, scripts) go to stderr as plain lines.
+pub(crate) fn trace(enabled: bool) {
+    if !enabled {
+        return;
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .without_time()
+        .with_target(false)
+        .try_init();
+}
+
 /// Plain lines on stderr, with no escape codes: what a build log wants.
 struct Lines {
     quiet: bool,

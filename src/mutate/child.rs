@@ -164,6 +164,11 @@ fn run_child(exe: &Path, job: Job<'_>, listener: &dyn Listener) -> Result<Change
     let runner_error = |what: &str, error: std::io::Error| {
         MutateError::Runner(format!("{what} {}: {error}", exe.display()))
     };
+    tracing::debug!(
+        "running {} mutate script(s) in {} {WORKER_ARG}",
+        job.scripts.len(),
+        exe.display()
+    );
     let mut child = Command::new(exe)
         .arg(WORKER_ARG)
         .stdin(Stdio::piped())

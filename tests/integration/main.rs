@@ -3,6 +3,7 @@
 mod check;
 mod cut_fixture;
 mod draft;
+mod first_run;
 mod harness;
 mod mutate_scripts;
 mod release_commands;
