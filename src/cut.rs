@@ -27,8 +27,8 @@ use crate::archive::select::{
 use crate::deb::{DebError, DebReader, HashingReader};
 use crate::extract::root::{RelPath, Root, RootError};
 use crate::extract::{
-    create_content, entry_path, extract_package, remove_until_mutate, DataEntry, EntryKind,
-    ExtractError, Installed, InstalledKind, PackagePlan, Visitor,
+    create_content, data_entry, extract_package, remove_until_mutate, ExtractError, Installed,
+    InstalledKind, PackagePlan, Visitor,
 };
 use crate::manifest::{Manifest, ManifestPackage, ManifestPath};
 use crate::mutate::child::{Job, Listener, Runner};
@@ -64,6 +64,9 @@ pub(crate) struct CutOptions {
 pub(crate) enum Ignore {
     Unstable,
     Unmaintained,
+    /// An InRelease past its `Valid-Until`, or dated in the future (a snapshot mirror, a
+    /// machine with a wrong clock).
+    ReleaseDates,
 }
 
 /// What the cut did.
@@ -508,6 +511,14 @@ impl Context<'_> {
             self.cache.put_keyed(&inrelease_key(&url), &bytes)?;
         }
         let info = ReleaseInfo::parse(&text, suite).map_err(index_error)?;
+        if !self.options.ignore.contains(&Ignore::ReleaseDates) {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |elapsed| {
+                    i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
+                });
+            info.check_dates(now).map_err(index_error)?;
+        }
         let arch = self.options.arch.as_str();
         if !info.architectures.is_empty() && !info.architectures.iter().any(|listed| listed == arch)
         {
@@ -785,28 +796,10 @@ fn extract_from_deb(
         let walked = reader
             .for_each_entry(
                 |mut entry: crate::deb::DataEntry<'_>| -> Result<(), ExtractError> {
-                    let name = String::from_utf8_lossy(entry.name()).into_owned();
-                    let Some(path) = entry_path(&name) else {
-                        return Ok(());
-                    };
-                    let kind = match entry.kind() {
-                        crate::deb::EntryKind::Directory => EntryKind::Directory,
-                        crate::deb::EntryKind::File => EntryKind::File,
-                        crate::deb::EntryKind::Symlink { target } => {
-                            EntryKind::Symlink(String::from_utf8_lossy(target).into_owned())
-                        }
-                        crate::deb::EntryKind::HardLink { target } => {
-                            EntryKind::HardLink(String::from_utf8_lossy(target).into_owned())
-                        }
-                        crate::deb::EntryKind::Other(kind) => EntryKind::Other(*kind),
-                    };
-                    let mode = entry.mode();
-                    visit(DataEntry {
-                        path,
-                        kind,
-                        mode,
-                        content: &mut entry,
-                    })
+                    match data_entry(&mut entry) {
+                        Some(entry) => visit(entry),
+                        None => Ok(()),
+                    }
                 },
             )
             .map_err(|error| match error {
@@ -1045,6 +1038,8 @@ fn write_manifests(
     Ok(())
 }
 
+#[cfg(test)]
+mod fault_tests;
 #[cfg(test)]
 mod format_tests;
 #[cfg(test)]

@@ -21,6 +21,10 @@ pub(crate) enum IndexError {
     ReleaseField { suite: String, field: &'static str },
     #[error("the InRelease file is for suite {found:?}, not {expected:?} (a mirror serving the wrong file, or a replay)")]
     WrongSuite { expected: String, found: String },
+    #[error("the InRelease file expired on {until} (its Valid-Until): the mirror is out of date, or replays an old file; cut anyway with --ignore=release-dates")]
+    Expired { until: String },
+    #[error("the InRelease file is dated {date}, in the future: check this machine's clock, or cut anyway with --ignore=release-dates")]
+    FromTheFuture { date: String },
     #[error("cannot read the Packages index {what}: {source}")]
     Read {
         what: String,
@@ -81,7 +85,11 @@ impl ReleaseInfo {
         };
         let found_suite = required("Suite")?;
         let codename = field("Codename").unwrap_or_default();
-        if found_suite != suite && codename != suite {
+        // A codename names a suite too (Debian's `bookworm` is Suite `stable`), but Ubuntu's
+        // pockets share their release's codename: `noble-updates` says `Codename: noble`, and
+        // must not pass for `noble` (a replay the Packages digests would only catch later).
+        let pocket_of_it = found_suite.starts_with(&format!("{suite}-"));
+        if found_suite != suite && (codename != suite || pocket_of_it) {
             return Err(IndexError::WrongSuite {
                 expected: suite.to_owned(),
                 found: found_suite,
@@ -115,6 +123,81 @@ impl ReleaseInfo {
                 .collect(),
         })
     }
+}
+
+/// How far in the future a `Date` may be before it is refused: clocks drift.
+const CLOCK_SKEW_SECONDS: i64 = 600;
+
+impl ReleaseInfo {
+    /// Refuses a file past its `Valid-Until`, or dated in the future, at `now` (seconds since
+    /// the epoch), as apt does: an attacker or a stale mirror replaying an old signed file is
+    /// caught by the first, a broken clock by the second. Dates that do not parse are not
+    /// judged.
+    pub(crate) fn check_dates(&self, now: i64) -> Result<(), IndexError> {
+        if let Some(until) = &self.valid_until {
+            if parse_release_date(until).is_some_and(|until| until < now) {
+                return Err(IndexError::Expired {
+                    until: until.clone(),
+                });
+            }
+        }
+        if parse_release_date(&self.date).is_some_and(|date| date > now + CLOCK_SKEW_SECONDS) {
+            return Err(IndexError::FromTheFuture {
+                date: self.date.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Seconds since the epoch of a Release-file date (RFC 2822, as apt writes it:
+/// `Sat, 21 Nov 2026  9:52:04 UTC`), or `None`.
+pub(crate) fn parse_release_date(text: &str) -> Option<i64> {
+    let mut words = text.split_whitespace().peekable();
+    if words.peek().is_some_and(|word| word.ends_with(',')) {
+        words.next();
+    }
+    let day: u8 = words.next()?.parse().ok()?;
+    let month = match words.next()? {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let year: u16 = words.next()?.parse().ok()?;
+    let date = crate::release::Date::parse(&format!("{year:04}-{month:02}-{day:02}"))?;
+    let mut clock = words.next()?.split(':');
+    let mut part = |limit: i64| -> Option<i64> {
+        let value: i64 = clock.next()?.parse().ok()?;
+        (0..limit).contains(&value).then_some(value)
+    };
+    let (hours, minutes, seconds) = (part(24)?, part(60)?, part(61)?);
+    let offset = match words.next().unwrap_or("UTC") {
+        "UTC" | "GMT" | "Z" => 0,
+        zone => {
+            let (sign, digits) = match zone.split_at_checked(1)? {
+                ("+", digits) => (1, digits),
+                ("-", digits) => (-1, digits),
+                _ => return None,
+            };
+            if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let hours: i64 = digits[..2].parse().ok()?;
+            let minutes: i64 = digits[2..].parse().ok()?;
+            sign * (hours * 3600 + minutes * 60)
+        }
+    };
+    Some(date.days_since_epoch() * 86_400 + hours * 3600 + minutes * 60 + seconds - offset)
 }
 
 /// One package as an index lists it, reduced to what a cut needs.
@@ -344,6 +427,78 @@ mod tests {
 Package: base-files\nVersion: 13ubuntu10\nArchitecture: amd64\nFilename: pool/main/b/base-files/base-files_13ubuntu10_amd64.deb\nSize: 70000\nSHA256: bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n\n\n\
 Package: base-files\nVersion: 13ubuntu10.1\nArchitecture: amd64\nFilename: pool/main/b/base-files/base-files_13ubuntu10.1_amd64.deb\nSize: 70001\nSHA256: cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc\n\n\
 Package: base-files\nVersion: 13ubuntu9\nArchitecture: amd64\nFilename: pool/main/b/base-files/base-files_13ubuntu9_amd64.deb\nSize: 60000\nSHA256: dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd\n";
+
+    #[test]
+    fn a_pocket_does_not_pass_for_its_release_by_codename() {
+        let text = |suite: &str, codename: &str| {
+            format!("Suite: {suite}\nCodename: {codename}\nSHA256:\n 1111111111111111111111111111111111111111111111111111111111111111 1 main/binary-amd64/Packages\n")
+        };
+        assert!(ReleaseInfo::parse(&text("noble", "noble"), "noble").is_ok());
+        assert!(ReleaseInfo::parse(&text("stable", "bookworm"), "bookworm").is_ok());
+        assert!(ReleaseInfo::parse(
+            &text("stable-updates", "bookworm-updates"),
+            "bookworm-updates"
+        )
+        .is_ok());
+        assert_eq!(
+            ReleaseInfo::parse(&text("noble-updates", "noble"), "noble").unwrap_err().to_string(),
+            "the InRelease file is for suite \"noble-updates\", not \"noble\" (a mirror serving the wrong file, or a replay)"
+        );
+        assert!(
+            ReleaseInfo::parse(&text("bookworm-updates", "bookworm-updates"), "bookworm").is_err()
+        );
+    }
+
+    #[test]
+    fn release_dates_parse_as_apt_writes_them() {
+        assert_eq!(
+            parse_release_date("Sat, 21 Nov 2026  9:52:04 UTC"),
+            Some(1_795_254_724)
+        );
+        assert_eq!(
+            parse_release_date("Thu, 01 Jan 1970 01:00:00 +0100"),
+            Some(0)
+        );
+        assert_eq!(
+            parse_release_date("Thu, 01 Jan 1970 00:00:00 -0030"),
+            Some(1800)
+        );
+        for bad in [
+            "",
+            "yesterday",
+            "Sat, 31 Feb 2026 00:00:00 UTC",
+            "Sat, 1 Foo 2026 0:0:0 UTC",
+            "Sat, 1 Jan 2026 25:00:00 UTC",
+            "Sat, 1 Jan 2026 0:00:00 EST",
+        ] {
+            assert_eq!(parse_release_date(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn expired_and_future_release_files_are_refused() {
+        let text = |extra: &str| {
+            format!("Suite: noble\nDate: Sat, 21 Nov 2026  9:52:04 UTC\n{extra}SHA256:\n 1111111111111111111111111111111111111111111111111111111111111111 1 main/binary-amd64/Packages\n")
+        };
+        let date = 1_795_254_724;
+        let plain = ReleaseInfo::parse(&text(""), "noble").unwrap();
+        assert!(plain.check_dates(date).is_ok());
+        assert!(plain.check_dates(date - 600).is_ok(), "ten minutes of skew");
+        assert_eq!(
+            plain.check_dates(date - 601).unwrap_err().to_string(),
+            "the InRelease file is dated Sat, 21 Nov 2026  9:52:04 UTC, in the future: check this machine's clock, or cut anyway with --ignore=release-dates"
+        );
+        let valid = ReleaseInfo::parse(
+            &text("Valid-Until: Sat, 28 Nov 2026 09:52:04 UTC\n"),
+            "noble",
+        )
+        .unwrap();
+        assert!(valid.check_dates(date + 7 * 86_400).is_ok());
+        assert_eq!(
+            valid.check_dates(date + 7 * 86_400 + 1).unwrap_err().to_string(),
+            "the InRelease file expired on Sat, 28 Nov 2026 09:52:04 UTC (its Valid-Until): the mirror is out of date, or replays an old file; cut anyway with --ignore=release-dates"
+        );
+    }
 
     #[test]
     fn index_keeps_the_highest_version_and_finds_every_name() {

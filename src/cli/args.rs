@@ -109,7 +109,8 @@ pub(crate) struct CutArgs {
     #[arg(long, short = 'j', default_value_t = 4, value_name = "N")]
     pub(crate) jobs: usize,
     /// Cut anyway a release that is in development (unstable) or out of maintenance
-    /// (unmaintained); repeatable
+    /// (unmaintained), or from an InRelease past its Valid-Until or dated in the future
+    /// (release-dates); repeatable
     #[arg(long, value_name = "CONDITION", value_enum)]
     pub(crate) ignore: Vec<IgnoreArg>,
     /// Print only errors
@@ -177,6 +178,8 @@ pub(crate) struct DraftArgs {
 pub(crate) enum IgnoreArg {
     Unstable,
     Unmaintained,
+    /// An InRelease past its Valid-Until or dated in the future
+    ReleaseDates,
 }
 
 #[derive(Debug, clap::Args)]

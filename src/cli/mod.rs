@@ -540,6 +540,7 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
         .map(|ignore| match ignore {
             args::IgnoreArg::Unstable => crate::cut::Ignore::Unstable,
             args::IgnoreArg::Unmaintained => crate::cut::Ignore::Unmaintained,
+            args::IgnoreArg::ReleaseDates => crate::cut::Ignore::ReleaseDates,
         })
         .collect();
     let reporter = printer::reporter(args.quiet, args.verbose > 0);

@@ -62,6 +62,8 @@ pub(super) struct TestArchive {
     /// Signed InRelease files, made once: a signature's bytes (and even its length) change
     /// from one signing to the next.
     signed: RefCell<BTreeMap<String, String>>,
+    /// A `Date:` and extra lines for the InRelease files, instead of the fixed date.
+    release_dates: Option<(String, String)>,
 }
 
 impl TestArchive {
@@ -78,6 +80,7 @@ impl TestArchive {
             arches: vec!["amd64".to_owned()],
             packages: BTreeMap::new(),
             signed: RefCell::default(),
+            release_dates: None,
         }
     }
 
@@ -205,6 +208,14 @@ impl TestArchive {
         gzip(self.packages_index_for(suite, component, arch).as_bytes())
     }
 
+    /// Replaces the `Date:` of every suite's InRelease and adds `extra` lines (e.g.
+    /// `Valid-Until: ...\n`) after it.
+    pub(super) fn set_release_dates(&mut self, date: &str, extra: &str) -> &mut Self {
+        self.release_dates = Some((date.to_owned(), extra.to_owned()));
+        self.signed.get_mut().clear();
+        self
+    }
+
     /// The body of `dists/<suite>/InRelease`, before signing.
     fn release_body(&self, suite: &str) -> String {
         let codename = suite.split('-').next().unwrap_or(suite);
@@ -222,9 +233,13 @@ impl TestArchive {
                 digests.push_str(&format!(" {} {} {path}.gz\n", sha(&gz), gz.len()));
             }
         }
+        let (date, extra) = self
+            .release_dates
+            .clone()
+            .unwrap_or_else(|| ("Thu, 25 Apr 2024 15:10:33 UTC".to_owned(), String::new()));
         format!(
             "Origin: Ubuntu\nLabel: Ubuntu\nSuite: {suite}\nCodename: {codename}\n\
-             Date: Thu, 25 Apr 2024 15:10:33 UTC\nArchitectures: {}\n\
+             Date: {date}\n{extra}Architectures: {}\n\
              Components: {}\nDescription: kerf test archive\nSHA256:\n{digests}",
             self.arches.join(" "),
             self.components.join(" "),
@@ -388,7 +403,7 @@ impl Env {
         self.path.join("root")
     }
 
-    fn cache(&self) -> PathBuf {
+    pub(super) fn cache(&self) -> PathBuf {
         self.path.join("cache")
     }
 
@@ -547,7 +562,7 @@ pub(super) fn assert_tree(root: &Path, expected: &[String]) {
 /// The files of a cache, its fixed files (`CACHEDIR.TAG`, `.gitignore`, `.lock`) left out.
 /// Blobs keep their names (`sha256-v1/ab/ab…`); a keyed entry's trailing 64-digit hash is
 /// shown as `*` (`index-v1/inrelease-*`), since it is derived from a URL or a digest.
-fn cache_files(cache: &Path) -> Vec<String> {
+pub(super) fn cache_files(cache: &Path) -> Vec<String> {
     fn walk(dir: &Path, prefix: &str, files: &mut Vec<String>) {
         for name in names(dir) {
             let path = if prefix.is_empty() {
@@ -573,7 +588,7 @@ fn cache_files(cache: &Path) -> Vec<String> {
 }
 
 /// Where the cache keeps the blob with this content.
-fn blob(content: &[u8]) -> String {
+pub(super) fn blob(content: &[u8]) -> String {
     let digest = sha(content);
     format!("sha256-v1/{}/{digest}", &digest[..2])
 }
@@ -608,7 +623,7 @@ fn version_of(env: &Env, name: &str) -> String {
 pub(super) const TOOL: &str = "#!/bin/sh\necho tool\n";
 pub(super) const CONF: &str = "key = value\n";
 
-fn hello_entries() -> Vec<TestEntry> {
+pub(super) fn hello_entries() -> Vec<TestEntry> {
     vec![
         TestEntry::dir("./", 0o755),
         TestEntry::dir("./etc/", 0o750),
@@ -640,7 +655,7 @@ fn hello_entries() -> Vec<TestEntry> {
     ]
 }
 
-const HELLO_SLICES: &str = r#"
+pub(super) const HELLO_SLICES: &str = r#"
     package: hello
     slices:
       bins:
@@ -668,7 +683,7 @@ const HELLO_SLICES: &str = r#"
           /bin: {symlink: usr/bin}
 "#;
 
-fn hello_tree() -> Vec<String> {
+pub(super) fn hello_tree() -> Vec<String> {
     vec![
         l("usr/bin", "/bin"),
         d(0o750, "/etc/"),
@@ -698,7 +713,7 @@ fn hello_tree() -> Vec<String> {
     ]
 }
 
-const HELLO_ALL: [&str; 4] = ["hello_bins", "hello_libs", "hello_config", "hello_base"];
+pub(super) const HELLO_ALL: [&str; 4] = ["hello_bins", "hello_libs", "hello_config", "hello_base"];
 
 pub(super) fn hello_archive() -> TestArchive {
     let mut archive = TestArchive::new(&["noble"]);

@@ -43,6 +43,30 @@ pub(crate) fn entry_path(name: &str) -> Option<String> {
     (path.starts_with('/') && path.len() > 1).then(|| path.to_owned())
 }
 
+/// A `.deb`'s `data.tar` entry as extraction sees it, or `None` for a name chisel ignores (see
+/// [`entry_path`]). Names and link targets that are not UTF-8 are read lossily.
+pub(crate) fn data_entry<'a>(entry: &'a mut crate::deb::DataEntry<'_>) -> Option<DataEntry<'a>> {
+    let path = entry_path(&String::from_utf8_lossy(entry.name()))?;
+    let kind = match entry.kind() {
+        crate::deb::EntryKind::Directory => EntryKind::Directory,
+        crate::deb::EntryKind::File => EntryKind::File,
+        crate::deb::EntryKind::Symlink { target } => {
+            EntryKind::Symlink(String::from_utf8_lossy(target).into_owned())
+        }
+        crate::deb::EntryKind::HardLink { target } => {
+            EntryKind::HardLink(String::from_utf8_lossy(target).into_owned())
+        }
+        crate::deb::EntryKind::Other(kind) => EntryKind::Other(*kind),
+    };
+    let mode = entry.mode();
+    Some(DataEntry {
+        path,
+        kind,
+        mode,
+        content: entry,
+    })
+}
+
 /// Why a package could not be extracted.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ExtractError {
