@@ -3061,3 +3061,64 @@ fn files_only_checks_skip_release_wide_rules_and_fingerprints_follow_content() {
     );
     assert_ne!(first, fingerprint(&edited));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hostile YAML: a billion laughs and deep nesting end with a clear error, fast and small.
+
+#[test]
+fn an_alias_bomb_is_refused_by_size() {
+    let mut text = String::from("package: bomb\na: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    let mut previous = 'a';
+    for name in 'b'..='j' {
+        let refs = vec![format!("*{previous}"); 10].join(", ");
+        text.push_str(&format!("{name}: &{name} [{refs}]\n"));
+        previous = name;
+    }
+    text.push_str("slices:\n  one:\n    contents:\n      /x:\n");
+    let started = std::time::Instant::now();
+    let errors = errors(load_files(
+        "test-release",
+        &[
+            source("chisel.yaml", &v1()),
+            SourceFile {
+                path: "slices/bomb.yaml".to_owned(),
+                bytes: Cow::Owned(text.into_bytes()),
+            },
+        ],
+    ));
+    assert_eq!(
+        errors,
+        ["slices/bomb.yaml:7:12: cannot parse package \"bomb\" slice definitions: YAML document too large or too complex: limits breached: Nodes { nodes: 250001 } (defined at line 6, column 7) (used at line 7, column 12)"]
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}
+
+#[test]
+fn deep_nesting_is_refused_without_exhausting_the_stack() {
+    let flow = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
+    let maps = format!("{}1{}", "{a: ".repeat(100_000), "}".repeat(100_000));
+    let slice = |package: &str, value: &str| {
+        format!("package: {package}\nextra: {value}\nslices:\n  one:\n    contents:\n      /{package}:\n")
+    };
+    let errors = errors(load_files(
+        "test-release",
+        &[
+            source("chisel.yaml", &v1()),
+            SourceFile {
+                path: "slices/deep.yaml".to_owned(),
+                bytes: Cow::Owned(slice("deep", &flow).into_bytes()),
+            },
+            SourceFile {
+                path: "slices/deeper.yaml".to_owned(),
+                bytes: Cow::Owned(slice("deeper", &maps).into_bytes()),
+            },
+        ],
+    ));
+    assert_eq!(
+        errors,
+        [
+            "slices/deep.yaml:2:263: cannot parse package \"deep\" slice definitions: recursion limit exceeded",
+            "slices/deeper.yaml:2:260: cannot parse package \"deeper\" slice definitions: YAML document too large or too complex: limits breached: Depth { depth: 65 }",
+        ]
+    );
+}
