@@ -1043,6 +1043,8 @@ mod fault_tests;
 #[cfg(test)]
 mod format_tests;
 #[cfg(test)]
+mod hostile_tests;
+#[cfg(test)]
 mod script_tests;
 #[cfg(test)]
 mod tests;

@@ -1227,7 +1227,11 @@ fn a_download_cut_short_is_retried() {
 
 /// An archive with one package `name` made of `entries`, and a release whose slice `name_all`
 /// has these `contents` lines.
-fn hostile(name: &str, entries: &[TestEntry], contents: &[&str]) -> (TestArchive, Release) {
+pub(super) fn hostile(
+    name: &str,
+    entries: &[TestEntry],
+    contents: &[&str],
+) -> (TestArchive, Release) {
     let mut archive = TestArchive::new(&["noble"]);
     archive.add("noble", name, "1.0", entries);
     let mut yaml = format!("package: {name}\nslices:\n  all:\n    contents:\n");

@@ -72,7 +72,7 @@ pub(crate) fn data_entry<'a>(entry: &'a mut crate::deb::DataEntry<'_>) -> Option
 pub(crate) enum ExtractError {
     #[error("cannot extract from package \"{package}\": no content at {}", list(.paths))]
     Missing { package: String, paths: Vec<String> },
-    #[error("cannot extract from package \"{package}\": unsupported file type '{kind}' at {path}")]
+    #[error("cannot extract from package \"{package}\": {} at {path} is not supported (only files, directories and links are installed)", kind_name(*.kind))]
     Unsupported {
         package: String,
         path: String,
@@ -97,6 +97,16 @@ pub(crate) enum ExtractError {
     },
     #[error("cannot read package \"{package}\": {reason}")]
     Read { package: String, reason: String },
+}
+
+/// What a tar type flag kerf does not install is, for messages.
+fn kind_name(kind: char) -> String {
+    match kind {
+        '3' => "a character device".to_owned(),
+        '4' => "a block device".to_owned(),
+        '6' => "a fifo".to_owned(),
+        other => format!("an entry of tar type '{}'", other.escape_default()),
+    }
 }
 
 fn list(paths: &[String]) -> String {

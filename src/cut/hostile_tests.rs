@@ -1,0 +1,143 @@
+//! Hostile packages beyond the escapes of tests.rs: special files, names no path can have,
+//! duplicate entries, and a symlink that a later entry turns into a directory. Each is refused
+//! with the package and path named, or confined to the root.
+
+use super::tests::{assert_tree, cut_err, cut_ok, d, f, hostile, l, Env};
+use crate::deb::testdeb::TestEntry;
+
+#[test]
+fn device_nodes_and_fifos_are_never_created() {
+    let cases = [
+        (
+            TestEntry::char_device("./dev/null", 0o666, 1, 3),
+            "/dev/null",
+            "a character device",
+        ),
+        (
+            TestEntry::block_device("./dev/sda", 0o660, 8, 0),
+            "/dev/sda",
+            "a block device",
+        ),
+        (TestEntry::fifo("./run/pipe", 0o600), "/run/pipe", "a fifo"),
+    ];
+    for (entry, path, kind) in cases {
+        let (archive, release) = hostile(
+            "evil-special",
+            &[TestEntry::dir("./", 0o755), entry],
+            &["/**:"],
+        );
+        let server = archive.server().start();
+        let env = Env::new();
+        assert_eq!(
+            cut_err(&release, &["evil-special_all"], &env.options(&[("ubuntu", &server)])),
+            format!(
+                "cannot extract from package \"evil-special\": {kind} at {path} is not supported (only files, directories and links are installed)"
+            )
+        );
+        let special = env.root().join(path.trim_start_matches('/'));
+        assert!(
+            std::fs::symlink_metadata(&special).is_err(),
+            "{path} was created"
+        );
+        env.assert_nothing_outside_the_root();
+    }
+}
+
+#[test]
+fn names_with_control_characters_are_refused() {
+    for name in ["./etc/bad\nname", "./etc/bell\u{7}"] {
+        let (archive, release) = hostile(
+            "evil-name",
+            &[
+                TestEntry::dir("./", 0o755),
+                TestEntry::dir("./etc/", 0o755),
+                TestEntry::file(name, 0o644, "x"),
+            ],
+            &["/etc/**:"],
+        );
+        let server = archive.server().start();
+        let env = Env::new();
+        assert_eq!(
+            cut_err(
+                &release,
+                &["evil-name_all"],
+                &env.options(&[("ubuntu", &server)])
+            ),
+            format!(
+                "cannot extract from package \"evil-name\": path {} would leave the root",
+                name.trim_start_matches('.')
+            )
+        );
+        assert_tree(&env.root(), &[d(0o755, "/etc/")]);
+    }
+}
+
+#[test]
+fn a_duplicate_entry_is_written_once_more_and_the_last_one_wins() {
+    let (archive, release) = hostile(
+        "evil-dup",
+        &[
+            TestEntry::dir("./", 0o755),
+            TestEntry::dir("./etc/", 0o755),
+            TestEntry::file("./etc/conf", 0o4755, "first\n"),
+            TestEntry::file("./etc/conf", 0o644, "second\n"),
+        ],
+        &["/etc/conf:"],
+    );
+    let server = archive.server().start();
+    let env = Env::new();
+    cut_ok(
+        &release,
+        &["evil-dup_all"],
+        &env.options(&[("ubuntu", &server)]),
+    );
+    // As tar and dpkg do: the later entry replaces the earlier, mode included.
+    assert_tree(
+        &env.root(),
+        &[d(0o755, "/etc/"), f(0o644, "second\n", "/etc/conf")],
+    );
+}
+
+#[test]
+fn a_symlink_turned_into_a_directory_mid_archive_stays_inside_the_root() {
+    let outside = tempfile::tempdir().expect("outside directory");
+    let target = outside.path().to_string_lossy().into_owned();
+    let (archive, release) = hostile(
+        "evil-swap",
+        &[
+            TestEntry::dir("./", 0o755),
+            // First a link pointing at a host directory, then a directory of the same name,
+            // then a file below it: the file must land in the root's directory.
+            TestEntry::symlink("./data", &target),
+            TestEntry::dir("./data/", 0o750),
+            TestEntry::file("./data/file", 0o644, "inside\n"),
+            // And the reverse: a directory, then a link of the same name, then a file through
+            // it, which resolves inside the root.
+            TestEntry::dir("./other/", 0o755),
+            TestEntry::symlink("./other", "/data"),
+            TestEntry::file("./other/second", 0o644, "second\n"),
+        ],
+        &["/data/**:", "/data:", "/other:", "/other/**:"],
+    );
+    let server = archive.server().start();
+    let env = Env::new();
+    cut_ok(
+        &release,
+        &["evil-swap_all"],
+        &env.options(&[("ubuntu", &server)]),
+    );
+    assert_tree(
+        &env.root(),
+        &[
+            d(0o750, "/data/"),
+            f(0o644, "inside\n", "/data/file"),
+            f(0o644, "second\n", "/data/second"),
+            l("/data", "/other"),
+        ],
+    );
+    assert_eq!(
+        std::fs::read_dir(outside.path()).expect("outside").count(),
+        0,
+        "nothing may be written through the link to the host"
+    );
+}
