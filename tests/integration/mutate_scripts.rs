@@ -49,7 +49,11 @@ fn cut(release: &Path, url: &str, root: &Path, cache: &Path, slices: &[&str]) ->
 
 /// Runs `args` in a chroot of `root`: `None` when this process may not chroot (not root, or
 /// root without CAP_SYS_CHROOT), with the reason on stderr.
-fn in_chroot(root: &Path, env: &[(&str, &str)], args: &[&str]) -> Option<(bool, String)> {
+pub(crate) fn in_chroot(
+    root: &Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> Option<(bool, String)> {
     use std::os::unix::fs::MetadataExt as _;
     let chroot = Path::new("/usr/sbin/chroot");
     let is_root = std::fs::metadata(root).is_ok_and(|metadata| metadata.uid() == 0);
