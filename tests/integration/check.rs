@@ -1,6 +1,8 @@
 //! `kerf check` on a real cut: the small cut of the fixture mirror, then the same root with a
 //! file taken away.
 
+use std::path::Path;
+
 use crate::cut_fixture::{cut, SMALL};
 use crate::harness::{kerf, StaticServer, TestDir};
 use crate::with_shared;
@@ -79,4 +81,47 @@ fn check_refuses_bad_arguments() {
         run.success(),
         "ok: 0 ELF files, 0 scripts checked, nothing missing\n"
     );
+}
+
+/// The bundled release with one essential left out on purpose: `check` names exactly what is
+/// missing and the slices that provide it.
+#[test]
+fn check_finds_what_a_slice_left_out_on_purpose_would_provide() {
+    with_shared!(shared => {
+        let server = StaticServer::serve(&shared.join("fixtures/noble-mirror"));
+        let dir = TestDir::new();
+        let release = dir.path().join("release");
+        let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("slices/ubuntu-24.04");
+        std::fs::create_dir_all(release.join("slices")).expect("mkdir");
+        std::fs::copy(bundled.join("chisel.yaml"), release.join("chisel.yaml")).expect("copy");
+        for entry in std::fs::read_dir(bundled.join("slices")).expect("slices") {
+            let entry = entry.expect("entry");
+            let text = std::fs::read_to_string(entry.path()).expect("read");
+            let text = if entry.file_name() == "openssl.yaml" {
+                let without = text.replace("      libssl3t64_libs: {}\n", "");
+                assert_ne!(without, text, "openssl_bins names libssl3t64_libs");
+                without
+            } else {
+                text
+            };
+            std::fs::write(release.join("slices").join(entry.file_name()), text).expect("write");
+        }
+        let root = dir.path().join("rootfs");
+        let archive = format!("ubuntu={}ubuntu/", server.url());
+        let (release, root_arg) = (release.to_str().unwrap(), root.to_str().unwrap());
+        kerf(dir.path(), &[
+            "cut", "-q", "--arch", "amd64", "--release", release, "--root", root_arg,
+            "--cache-dir", dir.path().join("cache").to_str().unwrap(), "--archive-url", &archive,
+            "openssl_bins",
+        ]).success();
+        let run = kerf(dir.path(), &["check", "--root", root_arg, "--release", release]);
+        assert_eq!(
+            (run.status, run.stdout.as_str(), run.stderr.as_str()),
+            (
+                1,
+                "/usr/bin/openssl: needs library libcrypto.so.3, not found\n  provided by: libssl3t64_libcrypto\n/usr/bin/openssl: needs library libssl.so.3, not found\n  provided by: libssl3t64_libs\n",
+                "error: 2 missing (16 ELF files, 0 scripts checked)\n",
+            )
+        );
+    });
 }
