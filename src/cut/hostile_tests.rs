@@ -141,3 +141,45 @@ fn a_symlink_turned_into_a_directory_mid_archive_stays_inside_the_root() {
         "nothing may be written through the link to the host"
     );
 }
+
+/// A root that holds an earlier cut: cutting the same selection again gives the same tree (no
+/// file of the first cut is lost or doubled), and cutting another selection adds to it without
+/// touching what only the first cut installed.
+#[test]
+fn cutting_again_into_a_cut_root_keeps_what_is_there() {
+    use super::tests::{hello_archive, hello_tree, only, release, tree, HELLO_SLICES};
+    let archive = hello_archive();
+    let server = archive.server().start();
+    let release = release(
+        "v3",
+        &[only("ubuntu", &archive)],
+        &[("hello", HELLO_SLICES)],
+    );
+    let env = Env::new();
+    let options = env.options(&[("ubuntu", &server)]);
+
+    cut_ok(&release, &["hello_config"], &options);
+    let first = tree(&env.root());
+    let conf = env.root().join("etc/conf");
+    let inode = |path: &std::path::Path| {
+        use std::os::unix::fs::MetadataExt as _;
+        std::fs::metadata(path).expect("stat").ino()
+    };
+    let before = inode(&conf);
+    cut_ok(&release, &["hello_config"], &options);
+    assert_eq!(
+        tree(&env.root()),
+        first,
+        "the same cut again changes nothing"
+    );
+
+    cut_ok(
+        &release,
+        &["hello_bins", "hello_libs", "hello_base"],
+        &options,
+    );
+    assert_tree(&env.root(), &hello_tree());
+    // The first cut's file is rewritten in place by its own re-cut, never replaced by another
+    // slice's content.
+    assert_eq!(inode(&conf), before);
+}
