@@ -323,6 +323,9 @@ fn read_events(
 /// The child's side: reads the request, limits itself, runs the scripts, reports. Returns the
 /// process's exit status.
 pub(crate) fn worker_main() -> u8 {
+    // A cut killed while its scripts run takes them with it, rather than leave them writing
+    // into a root nobody waits for.
+    let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
     let mut body = Vec::new();
     if std::io::stdin().lock().read_to_end(&mut body).is_err() {
         return 2;
