@@ -17,6 +17,10 @@
 //! Redirects are followed here rather than by ureq so that every hop picks
 //! its own proxy (by scheme and `no_proxy`) and credentials are only sent to
 //! the origin they were given for.
+//!
+//! Host names, of archives and proxies alike, are resolved by
+//! [`HostResolver`] (`dns.rs`) rather than by the C library, so that a
+//! statically linked kerf resolves them too.
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -24,7 +28,10 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use ureq::http::Uri;
+use ureq::unversioned::transport::DefaultConnector;
 use ureq::Agent;
+
+use super::dns::HostResolver;
 
 /// apt mirrors redirect at most once or twice (to a CDN, to https); more
 /// than this is a loop or a misconfiguration.
@@ -50,6 +57,8 @@ pub(crate) struct FetchOptions {
     pub(crate) backoff_cap: Duration,
     pub(crate) user_agent: String,
     pub(crate) proxies: ProxySettings,
+    /// How host names (of archives and proxies) become addresses.
+    pub(crate) resolver: HostResolver,
 }
 
 impl Default for FetchOptions {
@@ -63,6 +72,7 @@ impl Default for FetchOptions {
             backoff_cap: Duration::from_secs(5),
             user_agent: concat!("kerf/", env!("CARGO_PKG_VERSION")).to_owned(),
             proxies: ProxySettings::from_env(),
+            resolver: HostResolver::system(),
         }
     }
 }
@@ -462,7 +472,13 @@ impl Fetcher {
                 .timeout_per_read(Some(options.timeout_read))
                 .timeout_per_write(Some(options.timeout_read))
                 .build();
-            Ok(config.new_agent())
+            // Names are resolved in Rust (see dns.rs), so that a statically
+            // linked kerf resolves them too.
+            Ok(Agent::with_parts(
+                config,
+                DefaultConnector::default(),
+                options.resolver.clone(),
+            ))
         };
         Ok(Fetcher {
             direct: agent(None)?,
@@ -1663,6 +1679,71 @@ mod tests {
         assert_eq!(seen.len(), 1, "a refused CONNECT is not retried");
         assert_eq!(seen[0].method, "CONNECT");
         assert_eq!(seen[0].path, target.addr().to_string());
+    }
+
+    #[test]
+    fn host_names_of_archives_and_proxies_are_resolved_by_kerf() {
+        let target = TestServer::builder()
+            .route("/x", Reply::Serve(b"by name".to_vec()))
+            .start();
+        let proxy = TestServer::builder().start();
+        let dir = tempfile::tempdir().unwrap();
+        let (hosts, resolv_conf) = (dir.path().join("hosts"), dir.path().join("resolv.conf"));
+        fs_err::write(&hosts, "127.0.0.1 mirror.test proxy.test\n").unwrap();
+        // A nameserver that answers nothing: only the hosts file can help.
+        fs_err::write(
+            &resolv_conf,
+            "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
+        )
+        .unwrap();
+        let resolver = HostResolver::with_files(&hosts, &resolv_conf, 9);
+        let f = Fetcher::new(FetchOptions {
+            resolver: resolver.clone(),
+            ..quick()
+        })
+        .unwrap();
+        let port = target.addr().port();
+        let url = format!("http://mirror.test:{port}/x");
+        assert_eq!(f.get_bytes(&url, None, 10).unwrap(), b"by name");
+
+        let unknown = format!("http://elsewhere.test:{port}/x");
+        let error = f.get_bytes(&unknown, None, 10).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                FetchError::Transport {
+                    problem: Problem::HostNotFound,
+                    attempts: 1,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+
+        let proxy_url = format!("http://proxy.test:{}", proxy.addr().port());
+        let proxied = Fetcher::new(FetchOptions {
+            resolver,
+            proxies: ProxySettings::from_lookup(move |name| {
+                (name == "http_proxy").then(|| proxy_url.clone())
+            }),
+            ..quick()
+        })
+        .unwrap();
+        let error = proxied.get_bytes(&url, None, 10).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                FetchError::Transport {
+                    problem: Problem::Proxy,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        let seen = proxy.requests();
+        assert_eq!(seen.len(), 1, "the proxy was reached by its name");
+        assert_eq!(seen[0].path, format!("mirror.test:{port}"));
+        assert_eq!(target.hits("/x"), 1);
     }
 
     #[test]

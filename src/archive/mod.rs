@@ -3,6 +3,7 @@
 pub(crate) mod cache;
 pub(crate) mod control;
 pub(crate) mod credentials;
+pub(crate) mod dns;
 pub(crate) mod fetch;
 pub(crate) mod index;
 pub(crate) mod inrelease;

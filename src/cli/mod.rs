@@ -183,11 +183,15 @@ fn draft(args: &DraftArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The scripts run in a child kerf: this very executable.
+/// The scripts run in a child kerf: this very executable. Where it cannot be found (no `/proc`
+/// in a bare chroot), cuts without scripts still work; one with scripts says why it cannot.
 fn script_runner() -> Result<crate::mutate::child::Runner> {
-    let exe = std::env::current_exe()
-        .context("cannot find kerf's own executable, to run the mutate scripts")?;
-    Ok(crate::mutate::child::Runner::Child(exe))
+    Ok(match std::env::current_exe() {
+        Ok(exe) => crate::mutate::child::Runner::Child(exe),
+        Err(error) => crate::mutate::child::Runner::Unavailable(format!(
+            "cannot find kerf's own executable to run them in ({error}; is /proc mounted?)"
+        )),
+    })
 }
 
 /// 1 when the user's input is at fault, 2 for anything unexpected.

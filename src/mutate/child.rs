@@ -32,6 +32,8 @@ pub(crate) const WORKER_ARG: &str = "__kerf-mutate-worker";
 pub(crate) enum Runner {
     /// In a child process: this executable (kerf), started with [`WORKER_ARG`].
     Child(PathBuf),
+    /// Scripts cannot run, for this reason; a cut that has none is not affected.
+    Unavailable(String),
     /// In this process, without the address-space limit (for tests of the cut library).
     #[cfg(test)]
     InProcess,
@@ -138,6 +140,7 @@ pub(crate) fn run(
             )
         }
         Runner::Child(exe) => run_child(exe, job, listener),
+        Runner::Unavailable(reason) => Err(MutateError::Runner(reason.clone())),
     }
 }
 

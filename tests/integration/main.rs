@@ -4,6 +4,7 @@ mod bundled_release;
 mod check;
 mod cut_fixture;
 mod draft;
+mod examples;
 mod first_run;
 mod harness;
 mod mutate_scripts;
