@@ -183,3 +183,57 @@ fn cutting_again_into_a_cut_root_keeps_what_is_there() {
     // slice's content.
     assert_eq!(inode(&conf), before);
 }
+
+/// Eight cuts at once, each of a different selection into its own root, sharing one empty
+/// cache: every one succeeds with the tree it gets alone, and the cache holds each file once.
+#[test]
+fn concurrent_cuts_share_one_cache() {
+    use super::tests::{cache_files, hello_archive, only, release, tree, HELLO_SLICES};
+    let archive = hello_archive();
+    let server = archive.server().start();
+    let release = release(
+        "v3",
+        &[only("ubuntu", &archive)],
+        &[("hello", HELLO_SLICES)],
+    );
+    let selections: [&[&str]; 8] = [
+        &["hello_bins"],
+        &["hello_libs"],
+        &["hello_config"],
+        &["hello_base"],
+        &["hello_bins", "hello_libs"],
+        &["hello_config", "hello_base"],
+        &["hello_bins", "hello_config", "hello_base"],
+        &["hello_bins", "hello_libs", "hello_config", "hello_base"],
+    ];
+    // Each selection alone, in a cache of its own.
+    let alone: Vec<Vec<String>> = selections
+        .iter()
+        .map(|slices| {
+            let env = Env::new();
+            cut_ok(&release, slices, &env.options(&[("ubuntu", &server)]));
+            tree(&env.root())
+        })
+        .collect();
+    let shared = Env::new();
+    let envs: Vec<Env> = selections.iter().map(|_| Env::new()).collect();
+    std::thread::scope(|scope| {
+        for ((slices, env), expected) in selections.iter().zip(&envs).zip(&alone) {
+            let options = super::CutOptions {
+                root: env.root(),
+                ..shared.options(&[("ubuntu", &server)])
+            };
+            let release = &release;
+            scope.spawn(move || {
+                cut_ok(release, slices, &options);
+                assert_eq!(&tree(&env.root()), expected, "{slices:?}");
+            });
+        }
+    });
+    let blobs: Vec<String> = cache_files(&shared.cache())
+        .into_iter()
+        .filter(|file| file.starts_with("sha256-v1/"))
+        .collect();
+    // InRelease is kept by key; the blobs are Packages.gz and the one .deb, once each.
+    assert_eq!(blobs.len(), 2, "{blobs:?}");
+}
