@@ -48,6 +48,7 @@ GROUPS = [
     ("hostile scripts (unit)", ["--lib", "mutate::"]),
     ("hostile scripts (binary)", ["--test", "integration", "mutate_scripts::hostile"]),
     ("existing roots", ["--lib", "cut::tests::cutting_into_an_existing_root"]),
+    ("concurrent cuts (in-process)", ["--lib", "cut::hostile_tests::concurrent"]),
 ]
 
 # Eight different selections for the concurrency trial.
