@@ -39,6 +39,10 @@ pub(crate) mod deb;
 pub(crate) mod draft;
 pub(crate) mod extract;
 pub mod find;
+/// Entry points for the fuzz targets in `fuzz/`; not API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub(crate) mod glob;
 pub mod info;
 pub(crate) mod manifest;
