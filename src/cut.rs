@@ -80,6 +80,11 @@ pub(crate) struct CutSummary {
     pub(crate) bytes: u64,
     /// Bytes downloaded (zero on a warm cut).
     pub(crate) downloaded: u64,
+    /// What the cut installed, with the owners the packages gave (for an image layer).
+    pub(crate) installed: BTreeMap<String, Installed>,
+    /// The newest `Date` of the InRelease files read (seconds since the epoch): the default
+    /// `SOURCE_DATE_EPOCH` of an image.
+    pub(crate) release_date: Option<i64>,
 }
 
 /// Progress, for the command line to show as it likes. Library code never prints.
@@ -218,6 +223,7 @@ pub(crate) fn cut(
         fetcher: &fetcher,
         reporter,
         downloaded: std::sync::atomic::AtomicU64::new(0),
+        release_date: std::sync::atomic::AtomicI64::new(i64::MIN),
     };
 
     let packages = selection.packages();
@@ -279,6 +285,8 @@ pub(crate) fn cut(
         paths: installed.len(),
         bytes,
         downloaded: context.downloaded.into_inner(),
+        release_date: Some(context.release_date.into_inner()).filter(|date| *date != i64::MIN),
+        installed,
     })
 }
 
@@ -331,6 +339,7 @@ pub(crate) fn with_archives<T>(
         fetcher: &fetcher,
         reporter,
         downloaded: std::sync::atomic::AtomicU64::new(0),
+        release_date: std::sync::atomic::AtomicI64::new(i64::MIN),
     };
     let pinned: BTreeSet<&str> = release
         .packages
@@ -359,6 +368,8 @@ struct Context<'a> {
     fetcher: &'a Fetcher,
     reporter: &'a dyn Reporter,
     downloaded: std::sync::atomic::AtomicU64,
+    /// The newest InRelease `Date` seen, `i64::MIN` before any.
+    release_date: std::sync::atomic::AtomicI64,
 }
 
 /// What the InRelease of one suite is stored under for `--offline` use.
@@ -511,6 +522,9 @@ impl Context<'_> {
             self.cache.put_keyed(&inrelease_key(&url), &bytes)?;
         }
         let info = ReleaseInfo::parse(&text, suite).map_err(index_error)?;
+        if let Some(date) = crate::archive::index::parse_release_date(&info.date) {
+            self.release_date.fetch_max(date, Ordering::Relaxed);
+        }
         if !self.options.ignore.contains(&Ignore::ReleaseDates) {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)

@@ -26,6 +26,7 @@
     dead_code,
     reason = "filled by the cut issue; parsed and tested already"
 )]
+pub(crate) mod accounts;
 pub(crate) mod archive;
 pub mod bundled;
 pub(crate) mod check;
@@ -47,5 +48,6 @@ pub(crate) mod glob;
 pub mod info;
 pub(crate) mod manifest;
 pub(crate) mod mutate;
+pub(crate) mod oci;
 pub mod release;
 pub mod resolve;

@@ -22,7 +22,7 @@ pub(crate) struct Args {
 pub(crate) enum Command {
     /// Cut slices into a root filesystem: fetch, verify and extract
     #[command(
-        after_help = "Examples:\n  kerf cut --release ./chisel-releases --root ./rootfs base-files_base libc6_libs openssl_bins\n  kerf cut --release ./chisel-releases --root /rootfs --archive-url ubuntu=http://mirror.example/ubuntu/ openssl_bins"
+        after_help = "Examples:\n  kerf cut --release ./chisel-releases --root ./rootfs base-files_base libc6_libs openssl_bins\n  kerf cut --release ./chisel-releases --root /rootfs --archive-url ubuntu=http://mirror.example/ubuntu/ openssl_bins\n  kerf cut --release ubuntu-24.04 --oci-layout ./image --tag latest --entrypoint /usr/bin/openssl --cmd version --user app:1000:1000 base-files_base libc6_libs openssl_bins\n  kerf cut --release ubuntu-24.04 --arch amd64,arm64 --oci-archive ./openssl.tar --tag 3 openssl_bins"
     )]
     Cut(CutArgs),
     /// Print slice definitions, in chisel's format
@@ -100,9 +100,12 @@ pub(crate) struct CheckArgs {
 pub(crate) struct CutArgs {
     #[command(flatten)]
     pub(crate) release: ReleaseArg,
-    /// The root directory to cut into; created if missing, other files in it are left alone
-    #[arg(long, value_name = "DIR")]
-    pub(crate) root: PathBuf,
+    /// The root directory to cut into; created if missing, other files in it are left alone.
+    /// Optional with --oci-layout or --oci-archive (a temporary root is used)
+    #[arg(long, value_name = "DIR", required_unless_present_any = ["oci_layout", "oci_archive"])]
+    pub(crate) root: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) image: ImageArgs,
     #[command(flatten)]
     pub(crate) archives: ArchiveArgs,
     /// How many downloads to run at once
@@ -127,10 +130,62 @@ pub(crate) struct CutArgs {
     pub(crate) slices: Vec<String>,
 }
 
+/// `cut`'s image output and accounts.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Image (OCI) and accounts")]
+#[command(group(clap::ArgGroup::new("oci").args(["oci_layout", "oci_archive"])))]
+pub(crate) struct ImageArgs {
+    /// Write an OCI image of the cut to this image layout directory (created; an existing
+    /// layout gains the image, its other tags kept)
+    #[arg(long, value_name = "DIR")]
+    pub(crate) oci_layout: Option<PathBuf>,
+    /// Write the OCI image layout as one tar file, as `skopeo copy oci-archive:` and `podman
+    /// load` take it
+    #[arg(long, value_name = "FILE.tar")]
+    pub(crate) oci_archive: Option<PathBuf>,
+    /// The image's name in the layout (`oci:DIR:TAG`); an image that had it loses it
+    #[arg(long, value_name = "TAG", requires = "oci")]
+    pub(crate) tag: Option<String>,
+    /// How the layer is compressed
+    #[arg(long, value_name = "ALGORITHM", value_enum, default_value_t = CompressionArg::Gzip, requires = "oci")]
+    pub(crate) oci_compression: CompressionArg,
+    /// The image's entrypoint; repeat for its arguments (`--entrypoint /bin/sh --entrypoint -c`)
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true, requires = "oci")]
+    pub(crate) entrypoint: Vec<String>,
+    /// The image's command (arguments of the entrypoint); repeatable
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true, requires = "oci")]
+    pub(crate) cmd: Vec<String>,
+    /// An environment variable of the image, KEY=VALUE; repeatable. PATH defaults to
+    /// /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+    #[arg(long, value_name = "KEY=VALUE", requires = "oci")]
+    pub(crate) env: Vec<String>,
+    /// The image's working directory (absolute)
+    #[arg(long, value_name = "DIR", requires = "oci")]
+    pub(crate) workdir: Option<String>,
+    /// A label of the image, KEY=VALUE; repeatable
+    #[arg(long, value_name = "KEY=VALUE", requires = "oci")]
+    pub(crate) label: Vec<String>,
+    /// Add this user to the root's /etc/passwd and /etc/group (created when absent), with
+    /// /home/NAME owned by it; the image runs as it. IDs default to the first free from 1000
+    #[arg(long, value_name = "NAME[:UID[:GID]]")]
+    pub(crate) user: Option<String>,
+    /// Add this group to the root's /etc/group; repeatable
+    #[arg(long, value_name = "NAME:GID")]
+    pub(crate) group: Vec<String>,
+}
+
+/// The values of `--oci-compression`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum CompressionArg {
+    Gzip,
+    Zstd,
+}
+
 /// Where packages come from: shared by `cut` and `draft`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ArchiveArgs {
-    /// Target architecture (amd64, arm64, armhf, i386, ppc64el, riscv64, s390x); default: this machine's
+    /// Target architecture (amd64, arm64, armhf, i386, ppc64el, riscv64, s390x); default: this
+    /// machine's. `cut --oci-layout` takes several, comma-separated, for a multi-platform image
     #[arg(long, value_name = "ARCH")]
     pub(crate) arch: Option<String>,
     /// Where downloads and indexes are kept [default: $XDG_CACHE_HOME/kerf or ~/.cache/kerf]

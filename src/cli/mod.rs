@@ -3,6 +3,7 @@
 //! Exit status: 0 success, 1 the user's input (or an archive) said no, 2 an unexpected failure.
 
 mod args;
+mod image;
 mod printer;
 
 use std::io::Write as _;
@@ -200,6 +201,12 @@ fn exit_status(error: &anyhow::Error) -> u8 {
         cause.is::<ReleaseErrors>()
             || cause.is::<SelectError>()
             || cause.is::<UsageError>()
+            || cause
+                .downcast_ref::<crate::oci::ImageError>()
+                .is_some_and(crate::oci::ImageError::is_user_error)
+            || cause
+                .downcast_ref::<crate::accounts::AccountError>()
+                .is_some_and(crate::accounts::AccountError::is_user_error)
             || cause
                 .downcast_ref::<CutError>()
                 .is_some_and(CutError::is_user_error)
@@ -526,17 +533,54 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
     }
     // Before any work: the root is created if missing, but something else in its place is the
     // user's mistake, better said plainly than as an error of mkdir.
-    if let Ok(metadata) = std::fs::metadata(&args.root) {
+    if let Some(Ok(metadata)) = args.root.as_ref().map(std::fs::metadata) {
         if !metadata.is_dir() {
             return Err(UsageError(format!(
                 "invalid --root {}: it exists and is not a directory",
-                args.root.display()
+                args.root.as_deref().unwrap_or_else(|| Path::new("")).display()
             ))
             .into());
         }
     }
-    let (release, mut options) = archive_options(&args.release, &args.archives)?;
-    options.root = args.root.clone();
+    let source_date_epoch = std::env::var("SOURCE_DATE_EPOCH").ok();
+    let extras = image::extras(args, source_date_epoch.as_deref().filter(|v| !v.is_empty()))?;
+    if let Some(spec) = &extras.image {
+        return image::cut_image(args, &slices, &extras, spec);
+    }
+    let root = image::plain_root(args)?;
+    let archive_args = image::one_arch(&args.archives, extras.arches.first().copied());
+    let (release, mut options) = cut_options(args, &archive_args)?;
+    options.root = root.clone();
+    let reporter = printer::reporter(args.quiet, args.verbose > 0);
+    printer::trace(args.verbose > 1);
+    let summary = crate::cut::cut(&release, &slices, &options, reporter.as_ref());
+    reporter.finish();
+    let summary = summary?;
+    crate::accounts::apply(&root, &extras.accounts)?;
+    if !args.quiet {
+        #[expect(clippy::print_stderr, reason = "the summary goes to stderr")]
+        {
+            eprintln!(
+                "Cut {} slices of {} packages into {}: {} paths, {} in files, {} downloaded, {:.2} s",
+                summary.slices,
+                summary.packages,
+                root.display(),
+                summary.paths,
+                human_bytes(summary.bytes),
+                human_bytes(summary.downloaded),
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    if args.check {
+        return check_root(&root, Some(&release), Some(options.arch));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The release and the cut's options from the flags (`root` left empty).
+fn cut_options(args: &CutArgs, archives: &ArchiveArgs) -> Result<(Release, CutOptions)> {
+    let (release, mut options) = archive_options(&args.release, archives)?;
     options.jobs = args.jobs;
     options.ignore = args
         .ignore
@@ -547,28 +591,5 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
             args::IgnoreArg::ReleaseDates => crate::cut::Ignore::ReleaseDates,
         })
         .collect();
-    let reporter = printer::reporter(args.quiet, args.verbose > 0);
-    printer::trace(args.verbose > 1);
-    let summary = crate::cut::cut(&release, &slices, &options, reporter.as_ref());
-    reporter.finish();
-    let summary = summary?;
-    if !args.quiet {
-        #[expect(clippy::print_stderr, reason = "the summary goes to stderr")]
-        {
-            eprintln!(
-                "Cut {} slices of {} packages into {}: {} paths, {} in files, {} downloaded, {:.2} s",
-                summary.slices,
-                summary.packages,
-                args.root.display(),
-                summary.paths,
-                human_bytes(summary.bytes),
-                human_bytes(summary.downloaded),
-                started.elapsed().as_secs_f64()
-            );
-        }
-    }
-    if args.check {
-        return check_root(&args.root, Some(&release), Some(options.arch));
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok((release, options))
 }

@@ -196,7 +196,20 @@ pub(crate) struct DataEntry<'a> {
     kind: EntryKind,
     mode: u32,
     size: u64,
+    owner: TarOwner,
     content: &'a mut dyn Read,
+}
+
+/// Who owns an entry and when it was last changed, as its tar header (and PAX `uid`, `gid`,
+/// `uname`, `gname`, `mtime`) says: what an image layer records instead of the disk's owner.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TarOwner {
+    pub(crate) uid: u64,
+    pub(crate) gid: u64,
+    pub(crate) user: String,
+    pub(crate) group: String,
+    /// Seconds since the epoch; fractions and negative times are dropped.
+    pub(crate) mtime: u64,
 }
 
 impl DataEntry<'_> {
@@ -219,6 +232,11 @@ impl DataEntry<'_> {
     /// Bytes of content the header declares; what [`Read`] yields for a file.
     pub(crate) fn size(&self) -> u64 {
         self.size
+    }
+
+    /// Owner, group and mtime from the header.
+    pub(crate) fn owner(&self) -> &TarOwner {
+        &self.owner
     }
 }
 
@@ -522,12 +540,16 @@ fn walk<R: Read, E>(
         } = std::mem::take(&mut pending);
         let mut pax_path = None;
         let mut pax_link = None;
+        let mut owner = header_owner(entry.header());
         for extension in PaxExtensions::new(pax.as_deref().unwrap_or_default()) {
             let extension =
                 extension.map_err(|_| bad_entry(&entry.path_bytes(), "malformed PAX header"))?;
             match extension.key_bytes() {
                 b"path" => pax_path = Some(extension.value_bytes().to_vec()),
                 b"linkpath" => pax_link = Some(extension.value_bytes().to_vec()),
+                b"uid" | b"gid" | b"uname" | b"gname" | b"mtime" => {
+                    owner.apply_pax(extension.key_bytes(), extension.value_bytes());
+                }
                 b"size" if parse_u64(extension.value_bytes()) != Some(entry.size()) => {
                     return Err(bad_entry(
                         &entry.path_bytes(),
@@ -579,6 +601,7 @@ fn walk<R: Read, E>(
             kind,
             mode: mode & 0o7777,
             size,
+            owner,
             content: &mut entry,
         })
         .map_err(Stop::Visitor)?;
@@ -590,6 +613,36 @@ fn walk<R: Read, E>(
         ));
     }
     Ok(())
+}
+
+/// The ustar (or GNU) owner fields; a field that does not parse counts as 0 or empty, since
+/// nothing but an image layer reads them.
+fn header_owner(header: &tar::Header) -> TarOwner {
+    let name = |bytes: Option<&[u8]>| bytes.map(|bytes| lossy(bytes)).unwrap_or_default();
+    TarOwner {
+        uid: header.uid().unwrap_or(0),
+        gid: header.gid().unwrap_or(0),
+        user: name(header.username_bytes()),
+        group: name(header.groupname_bytes()),
+        mtime: header.mtime().unwrap_or(0),
+    }
+}
+
+impl TarOwner {
+    /// A PAX record overriding a header field (ids above 2097151 and long names need one).
+    fn apply_pax(&mut self, key: &[u8], value: &[u8]) {
+        match key {
+            b"uid" => self.uid = parse_u64(value).unwrap_or(self.uid),
+            b"gid" => self.gid = parse_u64(value).unwrap_or(self.gid),
+            b"uname" => self.user = lossy(value),
+            b"gname" => self.group = lossy(value),
+            b"mtime" => {
+                let seconds = value.split(|&byte| byte == b'.').next().unwrap_or_default();
+                self.mtime = parse_u64(seconds).unwrap_or(self.mtime);
+            }
+            _ => {}
+        }
+    }
 }
 
 fn parse_u64(bytes: &[u8]) -> Option<u64> {

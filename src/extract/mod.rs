@@ -11,6 +11,7 @@ pub(crate) mod root;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Read;
 
+pub(crate) use crate::deb::TarOwner;
 use crate::glob::glob_match;
 use crate::release::{PathKind, SliceKey, Until};
 use crate::resolve::Selection;
@@ -33,6 +34,8 @@ pub(crate) struct DataEntry<'a> {
     pub(crate) path: String,
     pub(crate) kind: EntryKind,
     pub(crate) mode: u32,
+    /// Owner, group and mtime from the tar header, for an image layer.
+    pub(crate) owner: TarOwner,
     pub(crate) content: &'a mut dyn Read,
 }
 
@@ -59,10 +62,12 @@ pub(crate) fn data_entry<'a>(entry: &'a mut crate::deb::DataEntry<'_>) -> Option
         crate::deb::EntryKind::Other(kind) => EntryKind::Other(*kind),
     };
     let mode = entry.mode();
+    let owner = entry.owner().clone();
     Some(DataEntry {
         path,
         kind,
         mode,
+        owner,
         content: entry,
     })
 }
@@ -130,6 +135,8 @@ pub(crate) struct Installed {
     pub(crate) mode: u32,
     pub(crate) kind: InstalledKind,
     pub(crate) slices: BTreeSet<SliceKey>,
+    /// As the package's tar header gave it; `None` for what the slices create (root's).
+    pub(crate) owner: Option<TarOwner>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -318,6 +325,7 @@ pub(crate) fn extract_package(
                     root.make_dir(&ancestor, mode, false).map_err(root_error)?;
                 }
             }
+            let mut owner = entry.owner.clone();
             let mut mode = if target.mode != 0 {
                 target.mode
             } else {
@@ -355,13 +363,16 @@ pub(crate) fn extract_package(
                             target: link.clone(),
                         });
                     };
-                    if let Some((existing, existing_mode)) = installed
+                    if let Some((existing, existing_mode, existing_owner)) = installed
                         .get(&link_path.as_str().to_owned())
-                        .map(|item| (item.kind.clone(), item.mode))
+                        .map(|item| (item.kind.clone(), item.mode, item.owner.clone()))
                     {
                         root.hard_link(&rel, &link_path).map_err(root_error)?;
-                        // One inode: the link has the mode of what it links to.
+                        // One inode: the link has the mode and owner of what it links to.
                         mode = existing_mode;
+                        if let Some(existing_owner) = existing_owner {
+                            owner = existing_owner;
+                        }
                         existing
                     } else {
                         pending_links
@@ -380,7 +391,8 @@ pub(crate) fn extract_package(
                 }
             };
             if !target.slices.is_empty() {
-                record(installed, &target.path, mode, kind, &target.slices);
+                let owner = Some(owner.clone());
+                record(installed, &target.path, (mode, owner), kind, &target.slices);
             }
         }
         Ok(())
@@ -450,7 +462,7 @@ fn resolve_pending_links(
                     kind.clone()
                 }
             };
-            record(installed, &path, mode, kind, &slices);
+            record(installed, &path, (mode, Some(entry.owner.clone())), kind, &slices);
         }
         Ok(())
     })?;
@@ -467,10 +479,11 @@ fn resolve_pending_links(
     Ok(())
 }
 
+/// `(mode, owner)`: the last writer of a path decides both.
 fn record(
     installed: &mut BTreeMap<String, Installed>,
     path: &str,
-    mode: u32,
+    (mode, owner): (u32, Option<TarOwner>),
     kind: InstalledKind,
     slices: &BTreeSet<SliceKey>,
 ) {
@@ -481,8 +494,10 @@ fn record(
             mode,
             kind: kind.clone(),
             slices: BTreeSet::new(),
+            owner: None,
         });
     entry.mode = mode;
+    entry.owner = owner;
     entry.kind = kind;
     entry.slices.extend(slices.iter().cloned());
 }
@@ -557,7 +572,7 @@ pub(crate) fn create_content(
                 )
             }
         };
-        record(installed, path, mode, kind, &slices);
+        record(installed, path, (mode, None), kind, &slices);
     }
     Ok(())
 }

@@ -1,0 +1,227 @@
+//! `cut`'s image output (`--oci-layout`, `--oci-archive`) and accounts (`--user`, `--group`):
+//! the flags checked into an [`ImageSpec`] and [`Accounts`] before any work, then the run.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Result;
+
+use super::args::{ArchiveArgs, CompressionArg, CutArgs, ImageArgs};
+use super::UsageError;
+use crate::accounts::{Accounts, GroupSpec, UserSpec};
+use crate::oci::{Compression, Destination, ImageJob, ImageSpec, RunSettings, Tag};
+use crate::release::{Arch, SliceKey};
+
+/// What `cut` was asked for beyond the root.
+pub(super) struct Extras {
+    /// `None` without --oci-layout and --oci-archive.
+    pub(super) image: Option<ImageSpec>,
+    pub(super) accounts: Accounts,
+    /// Every `--arch` given; several only with an image.
+    pub(super) arches: Vec<Arch>,
+}
+
+/// Checks the image and account flags, with `SOURCE_DATE_EPOCH` as `source_date_epoch`.
+pub(super) fn extras(args: &CutArgs, source_date_epoch: Option<&str>) -> Result<Extras> {
+    let image_args = &args.image;
+    let mut accounts = Accounts::default();
+    if let Some(user) = &image_args.user {
+        accounts.users.push(UserSpec::parse(user).map_err(usage)?);
+    }
+    for group in &image_args.group {
+        accounts.groups.push(GroupSpec::parse(group).map_err(usage)?);
+    }
+    let arches = match &args.archives.arch {
+        Some(list) => list
+            .split(',')
+            .map(super::parse_arch)
+            .collect::<Result<Vec<Arch>, UsageError>>()?,
+        None => Vec::new(),
+    };
+    let destination = match (&image_args.oci_layout, &image_args.oci_archive) {
+        (Some(dir), _) => Some(Destination::Layout(dir.clone())),
+        (None, Some(file)) => Some(Destination::Archive(file.clone())),
+        (None, None) => None,
+    };
+    let mut unique = arches.clone();
+    unique.sort_by_key(|arch| arch.as_str());
+    unique.dedup();
+    if unique.len() != arches.len() {
+        return Err(UsageError(format!(
+            "invalid --arch {}: an architecture is named twice",
+            args.archives.arch.as_deref().unwrap_or_default()
+        ))
+        .into());
+    }
+    if arches.len() > 1 {
+        if destination.is_none() {
+            return Err(UsageError(
+                "several architectures need --oci-layout or --oci-archive (a root holds one)"
+                    .to_owned(),
+            )
+            .into());
+        }
+        if args.root.is_some() {
+            return Err(UsageError(
+                "--root takes one architecture; with several, each is cut into a temporary root"
+                    .to_owned(),
+            )
+            .into());
+        }
+    }
+    let Some(destination) = destination else {
+        return Ok(Extras {
+            image: None,
+            accounts,
+            arches,
+        });
+    };
+    let tag = image_args
+        .tag
+        .as_deref()
+        .map(Tag::parse)
+        .transpose()
+        .map_err(usage)?;
+    let epoch = source_date_epoch
+        .map(|text| {
+            text.parse::<u64>().map_err(|_| {
+                UsageError(format!(
+                    "invalid SOURCE_DATE_EPOCH \"{text}\": expected whole seconds since 1970-01-01"
+                ))
+            })
+        })
+        .transpose()?;
+    let image = ImageSpec {
+        destination,
+        tag,
+        compression: match image_args.oci_compression {
+            CompressionArg::Gzip => Compression::Gzip,
+            CompressionArg::Zstd => Compression::Zstd,
+        },
+        run: run_settings(image_args)?,
+        epoch,
+    };
+    Ok(Extras {
+        image: Some(image),
+        accounts,
+        arches,
+    })
+}
+
+fn usage(error: impl std::fmt::Display) -> UsageError {
+    UsageError(error.to_string())
+}
+
+fn run_settings(args: &ImageArgs) -> Result<RunSettings> {
+    let pair = |option: &str, text: &str| -> Result<(String, String), UsageError> {
+        match text.split_once('=') {
+            Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+            _ => Err(UsageError(format!(
+                "invalid --{option} \"{text}\": expected KEY=VALUE with a non-empty KEY"
+            ))),
+        }
+    };
+    let mut env = Vec::new();
+    for text in &args.env {
+        pair("env", text)?;
+        env.push(text.clone());
+    }
+    let mut labels = BTreeMap::new();
+    for text in &args.label {
+        let (key, value) = pair("label", text)?;
+        labels.insert(key, value);
+    }
+    if let Some(dir) = &args.workdir {
+        if !dir.starts_with('/') {
+            return Err(UsageError(format!(
+                "invalid --workdir \"{dir}\": expected an absolute path"
+            ))
+            .into());
+        }
+    }
+    let list = |values: &Vec<String>| (!values.is_empty()).then(|| values.clone());
+    Ok(RunSettings {
+        entrypoint: list(&args.entrypoint),
+        cmd: list(&args.cmd),
+        env,
+        workdir: args.workdir.clone(),
+        labels,
+    })
+}
+
+/// The archive flags with `--arch` set to one architecture.
+pub(super) fn one_arch(args: &ArchiveArgs, arch: Option<Arch>) -> ArchiveArgs {
+    ArchiveArgs {
+        arch: arch.map(|arch| arch.as_str().to_owned()),
+        cache_dir: args.cache_dir.clone(),
+        archive_urls: args.archive_urls.clone(),
+        offline: args.offline,
+    }
+}
+
+/// Cuts and writes the image; prints what was written.
+pub(super) fn cut_image(
+    args: &CutArgs,
+    slices: &[SliceKey],
+    extras: &Extras,
+    spec: &ImageSpec,
+) -> Result<ExitCode> {
+    let started = Instant::now();
+    let archive_args = one_arch(&args.archives, extras.arches.first().copied());
+    let (release, options) = super::cut_options(args, &archive_args)?;
+    let arches = if extras.arches.is_empty() {
+        vec![options.arch]
+    } else {
+        extras.arches.clone()
+    };
+    let job = ImageJob {
+        release: &release,
+        slices,
+        options: &options,
+        arches: &arches,
+        root: args.root.as_deref(),
+        accounts: &extras.accounts,
+        spec,
+    };
+    let reporter = super::printer::reporter(args.quiet, args.verbose > 0);
+    super::printer::trace(args.verbose > 1);
+    let summary = crate::oci::cut_image(&job, reporter.as_ref());
+    reporter.finish();
+    let summary = summary?;
+    if !args.quiet {
+        let place = match &spec.destination {
+            Destination::Layout(dir) => format!("the layout {}", dir.display()),
+            Destination::Archive(file) => format!("the archive {}", file.display()),
+        };
+        let tag = spec
+            .tag
+            .as_ref()
+            .map(|tag| format!(" as {}", tag.as_str()))
+            .unwrap_or_default();
+        let platforms: Vec<&str> = summary
+            .images
+            .iter()
+            .map(|(arch, _, _)| arch.as_str())
+            .collect();
+        #[expect(clippy::print_stderr, reason = "the summary goes to stderr")]
+        {
+            eprintln!(
+                "Wrote image {} ({}) into {place}{tag}, SOURCE_DATE_EPOCH {}: {:.2} s",
+                summary.top.digest,
+                platforms.join(", "),
+                summary.epoch,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The root given, for a cut without an image (clap requires one then).
+pub(super) fn plain_root(args: &CutArgs) -> Result<PathBuf> {
+    args.root.clone().ok_or_else(|| {
+        UsageError("--root is required without --oci-layout or --oci-archive".to_owned()).into()
+    })
+}

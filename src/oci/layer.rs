@@ -1,0 +1,255 @@
+//! The layer: the cut root as one tar stream, compressed, hashed while it is written.
+//!
+//! What the disk cannot be trusted with comes from what the cut recorded ([`KnownPath`]):
+//! owner and group as the package's tar header gave them, and the exact mode (a setgid bit the
+//! kernel dropped because the user running kerf is not in that group is still set here).
+//! Paths kerf did not record (parents it made, files of an earlier run) are root's, with their
+//! mode on disk. Every mtime is the package's, clamped to the epoch; anything else gets the
+//! epoch. Entries are sorted by name, so the same root gives the same bytes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, BufReader, Write};
+use std::os::unix::ffi::OsStrExt as _;
+use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest as _, Sha256};
+
+use super::tar::{TarHeader, TarKind, TarWriter};
+use super::{Compression, KnownPath, OciError};
+
+/// A layer as written: the digest and size of the compressed blob, and the digest of the
+/// uncompressed tar (the config's `diff_id`), both lowercase hex.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct LayerBlob {
+    pub(crate) digest: String,
+    pub(crate) size: u64,
+    pub(crate) diff_id: String,
+}
+
+/// One path of the root, found on disk.
+struct Found {
+    /// The member name: relative, directories ending in `/`.
+    name: Vec<u8>,
+    host: PathBuf,
+    metadata: std::fs::Metadata,
+}
+
+/// Writes the layer of `root` to `out`, compressed as asked.
+pub(crate) fn write_layer(
+    root: &Path,
+    known: &BTreeMap<String, KnownPath>,
+    epoch: u64,
+    compression: Compression,
+    out: &mut dyn Write,
+) -> Result<LayerBlob, OciError> {
+    let mut entries = Vec::new();
+    collect(root, &mut Vec::new(), &mut entries)?;
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+
+    let write_error = |source: io::Error| OciError::Io {
+        action: "write the layer of",
+        path: root.to_owned(),
+        source,
+    };
+    let mut compressed = HashingWriter::new(out);
+    {
+        let encoder: Box<dyn FinishWrite + '_> = match compression {
+            Compression::Gzip => Box::new(flate2::write::GzEncoder::new(
+                &mut compressed,
+                flate2::Compression::default(),
+            )),
+            Compression::Zstd => Box::new(
+                zstd::stream::write::Encoder::new(&mut compressed, 3).map_err(write_error)?,
+            ),
+        };
+        let mut tar = TarWriter::new(HashingWriter::new(encoder));
+        // First entry of each inode with several links, by (device, inode).
+        let mut first_links: HashMap<(u64, u64), Vec<u8>> = HashMap::new();
+        for entry in &entries {
+            let header = header_of(entry, known, epoch, &mut first_links)?;
+            let read_error = |source| OciError::Io {
+                action: "read",
+                path: entry.host.clone(),
+                source,
+            };
+            if let TarKind::File { .. } = header.kind {
+                let file = fs_err::File::open(&entry.host).map_err(read_error)?;
+                tar.append(&header, &mut BufReader::new(file))
+                    .map_err(read_error)?;
+            } else {
+                tar.append(&header, &mut io::empty()).map_err(write_error)?;
+            }
+        }
+        let plain = tar.finish().map_err(write_error)?;
+        let (encoder, diff_id) = plain.finish();
+        encoder.finish_stream().map_err(write_error)?;
+        let diff_id = crate::extract::root::hex(&diff_id);
+        let (_, digest, size) = compressed.finish_counted();
+        return Ok(LayerBlob {
+            digest: crate::extract::root::hex(&digest),
+            size,
+            diff_id,
+        });
+    }
+}
+
+/// Walks `dir` (the root, then each directory below it), collecting every entry.
+fn collect(dir: &Path, prefix: &mut Vec<u8>, found: &mut Vec<Found>) -> Result<(), OciError> {
+    let read_error = |path: &Path| {
+        let path = path.to_owned();
+        move |source| OciError::Io {
+            action: "read",
+            path,
+            source,
+        }
+    };
+    for child in fs_err::read_dir(dir).map_err(read_error(dir))? {
+        let child = child.map_err(read_error(dir))?;
+        let host = child.path();
+        let metadata = fs_err::symlink_metadata(&host).map_err(read_error(&host))?;
+        let mut name = prefix.clone();
+        name.extend_from_slice(child.file_name().as_bytes());
+        if metadata.is_dir() {
+            name.push(b'/');
+            let mut below = name.clone();
+            collect(&host, &mut below, found)?;
+        }
+        found.push(Found {
+            name,
+            host,
+            metadata,
+        });
+    }
+    Ok(())
+}
+
+/// The header of one entry: kind from the disk, mode and owner from what the cut recorded.
+fn header_of(
+    entry: &Found,
+    known: &BTreeMap<String, KnownPath>,
+    epoch: u64,
+    first_links: &mut HashMap<(u64, u64), Vec<u8>>,
+) -> Result<TarHeader, OciError> {
+    let file_type = entry.metadata.file_type();
+    let kind = if file_type.is_dir() {
+        TarKind::Directory
+    } else if file_type.is_symlink() {
+        let target = fs_err::read_link(&entry.host).map_err(|source| OciError::Io {
+            action: "read the link",
+            path: entry.host.clone(),
+            source,
+        })?;
+        TarKind::Symlink {
+            target: target.as_os_str().as_bytes().to_vec(),
+        }
+    } else if file_type.is_file() {
+        let inode = (entry.metadata.dev(), entry.metadata.ino());
+        match first_links.get(&inode) {
+            Some(first) if entry.metadata.nlink() > 1 => TarKind::HardLink {
+                target: first.clone(),
+            },
+            _ => {
+                if entry.metadata.nlink() > 1 {
+                    first_links.insert(inode, entry.name.clone());
+                }
+                TarKind::File {
+                    size: entry.metadata.len(),
+                }
+            }
+        }
+    } else {
+        return Err(OciError::Unsupported {
+            path: entry.host.clone(),
+        });
+    };
+    let key = format!(
+        "/{}",
+        String::from_utf8_lossy(&entry.name).trim_end_matches('/')
+    );
+    let recorded = known.get(&key);
+    let mode = match (&kind, recorded) {
+        (TarKind::Symlink { .. }, _) => 0o777,
+        (_, Some(recorded)) => recorded.mode,
+        (_, None) => entry.metadata.mode() & 0o7777,
+    };
+    let (uid, gid, user, group, mtime) = match recorded {
+        Some(recorded) => (
+            recorded.uid,
+            recorded.gid,
+            recorded.user.clone(),
+            recorded.group.clone(),
+            recorded.mtime.map_or(epoch, |mtime| mtime.min(epoch)),
+        ),
+        None => (0, 0, "root".to_owned(), "root".to_owned(), epoch),
+    };
+    Ok(TarHeader {
+        name: entry.name.clone(),
+        kind,
+        mode,
+        uid,
+        gid,
+        user,
+        group,
+        mtime,
+    })
+}
+
+/// A compressor that must be told the stream ended.
+trait FinishWrite: Write {
+    fn finish_stream(self: Box<Self>) -> io::Result<()>;
+}
+
+impl<W: Write> FinishWrite for flate2::write::GzEncoder<W> {
+    fn finish_stream(self: Box<Self>) -> io::Result<()> {
+        (*self).finish().map(drop)
+    }
+}
+
+impl<W: Write> FinishWrite for zstd::stream::write::Encoder<'_, W> {
+    fn finish_stream(self: Box<Self>) -> io::Result<()> {
+        (*self).finish().map(drop)
+    }
+}
+
+/// Hashes (SHA-256) and counts what passes through.
+pub(crate) struct HashingWriter<W: Write> {
+    inner: W,
+    hasher: Sha256,
+    count: u64,
+}
+
+impl<W: Write> HashingWriter<W> {
+    pub(crate) fn new(inner: W) -> Self {
+        Self {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+        }
+    }
+
+    /// The inner writer and the digest of everything written.
+    pub(crate) fn finish(self) -> (W, Vec<u8>) {
+        (self.inner, self.hasher.finalize().to_vec())
+    }
+
+    /// The inner writer, the digest and the byte count.
+    pub(crate) fn finish_counted(self) -> (W, Vec<u8>, u64) {
+        let count = self.count;
+        let (inner, digest) = self.finish();
+        (inner, digest, count)
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let written = self.inner.write(buf)?;
+        self.hasher.update(&buf[..written]);
+        self.count += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
