@@ -157,6 +157,8 @@ pub(crate) enum CutError {
     },
     #[error("no archive could be opened: every archive of the release was skipped")]
     NoArchive,
+    #[error("no suite of the release's archives publishes architecture {0} (their InRelease files do not list it)")]
+    NoSuiteForArch(String),
     #[error("cannot read the cached file {path}: {reason}")]
     CachedFile { path: PathBuf, reason: String },
     #[error("this release is in the \"unstable\" maintenance status (its standard support starts {0}); cut it anyway with --ignore=unstable")]
@@ -232,6 +234,9 @@ pub(crate) fn cut(
         .filter_map(|name| release.packages.get(*name)?.archive.as_deref())
         .collect();
     let (archives, credentials) = context.open_archives(&pinned)?;
+    if archives.iter().all(|opened| opened.indexes.is_empty()) {
+        return Err(CutError::NoSuiteForArch(options.arch.as_str().to_owned()));
+    }
     if !archives
         .iter()
         .any(|opened| maintenance.is_maintained(opened.archive.pro, today))
@@ -1058,6 +1063,8 @@ mod fault_tests;
 mod format_tests;
 #[cfg(test)]
 mod hostile_tests;
+#[cfg(test)]
+mod image_tests;
 #[cfg(test)]
 mod script_tests;
 #[cfg(test)]

@@ -761,6 +761,10 @@ fn a_basic_cut_gives_the_exact_tree() {
             paths: 16,
             bytes: file_bytes,
             downloaded: (inrelease.len() + gz.len() + deb.len()) as u64,
+            // What was installed is checked path by path by the image tests (`image_tests`).
+            installed: summary.installed.clone(),
+            // The test archive's InRelease `Date`: Thu, 25 Apr 2024 15:10:33 UTC.
+            release_date: Some(1_714_057_833),
         }
     );
     let mut cached = vec![

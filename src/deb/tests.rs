@@ -32,6 +32,8 @@ pub(crate) mod testdeb {
         /// Spell the name and link target in a PAX header rather than the ustar fields and
         /// GNU long-name entries.
         pub(crate) pax: bool,
+        /// uid, gid, user and group names; root's when `None`.
+        pub(crate) owner: Option<(u64, u64, &'static str, &'static str)>,
     }
 
     #[derive(Clone, Debug)]
@@ -52,6 +54,7 @@ pub(crate) mod testdeb {
                 kind,
                 mode,
                 pax: false,
+                owner: None,
             }
         }
 
@@ -91,6 +94,18 @@ pub(crate) mod testdeb {
 
         pub(crate) fn fifo(name: impl AsRef<[u8]>, mode: u32) -> Self {
             Self::new(name, TestKind::Fifo, mode)
+        }
+
+        /// Owned by `uid:gid` (`user`, `group`) rather than root.
+        pub(crate) fn owned_by(
+            mut self,
+            uid: u64,
+            gid: u64,
+            user: &'static str,
+            group: &'static str,
+        ) -> Self {
+            self.owner = Some((uid, gid, user, group));
+            self
         }
 
         pub(crate) fn with_pax_names(mut self) -> Self {
@@ -165,10 +180,11 @@ pub(crate) mod testdeb {
         header.set_mode(entry.mode);
         header.set_size(content.len() as u64);
         header.set_mtime(MTIME);
-        header.set_uid(0);
-        header.set_gid(0);
-        header.set_username("root").expect("short name");
-        header.set_groupname("root").expect("short name");
+        let (uid, gid, user, group) = entry.owner.unwrap_or((0, 0, "root", "root"));
+        header.set_uid(uid);
+        header.set_gid(gid);
+        header.set_username(user).expect("short name");
+        header.set_groupname(group).expect("short name");
         if let TestKind::CharDevice { major, minor } | TestKind::BlockDevice { major, minor } =
             entry.kind
         {

@@ -52,6 +52,21 @@ impl Staging {
     /// Checks the destination and gets ready to write, before any cut: an existing directory
     /// must be an image layout (or empty), and the place must be writable.
     pub(crate) fn prepare(destination: &Destination) -> Result<Staging, OciError> {
+        Staging::check(destination).map_err(|error| match error {
+            OciError::Io {
+                action,
+                path,
+                source,
+            } => OciError::Unusable {
+                action,
+                path,
+                source,
+            },
+            other => other,
+        })
+    }
+
+    fn check(destination: &Destination) -> Result<Staging, OciError> {
         let (target, is_layout) = match destination {
             Destination::Layout(dir) => (dir, true),
             Destination::Archive(file) => (file, false),
@@ -72,6 +87,20 @@ impl Staging {
             });
         }
         let parent = parent_of(target);
+        if !parent.is_dir() {
+            let reason = format!("{} is not a directory", parent.display());
+            return Err(if is_layout {
+                OciError::NotALayout {
+                    dir: target.clone(),
+                    reason,
+                }
+            } else {
+                OciError::ArchivePath {
+                    path: target.clone(),
+                    reason,
+                }
+            });
+        }
         let temporary = tempfile::Builder::new()
             .prefix(".kerf-oci-")
             .tempdir_in(&parent)

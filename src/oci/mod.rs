@@ -47,6 +47,13 @@ pub(crate) enum OciError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The destination cannot be written (found before the cut).
+    #[error("cannot {action} {path}: {source}")]
+    Unusable {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot put {path} into the layer: only files, directories and symlinks can be")]
     Unsupported { path: PathBuf },
 }
@@ -56,7 +63,10 @@ impl OciError {
     pub(crate) fn is_user_error(&self) -> bool {
         matches!(
             self,
-            OciError::NotALayout { .. } | OciError::ArchivePath { .. } | OciError::Tag { .. }
+            OciError::NotALayout { .. }
+                | OciError::ArchivePath { .. }
+                | OciError::Tag { .. }
+                | OciError::Unusable { .. }
         )
     }
 }
