@@ -98,6 +98,7 @@ pub(crate) fn kerf(cwd: &Path, args: &[&str]) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_kerf"));
     for name in [
         "RUST_LOG",
+        "SOURCE_DATE_EPOCH",
         "KERF_CACHE_DIR",
         "KERF_ARCHIVE_URL",
         "http_proxy",

@@ -8,4 +8,5 @@ mod examples;
 mod first_run;
 mod harness;
 mod mutate_scripts;
+mod oci_image;
 mod release_commands;

@@ -1,0 +1,288 @@
+//! `cut --oci-layout` for real: the fixture mirror served on loopback, the image read by the
+//! tools that will read it in practice (skopeo, umoci, buildah), made once as root and once as
+//! an unprivileged user with another cache, byte for byte the same. And the flags' errors.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::cut_fixture::SMALL;
+use crate::harness::{kerf, treesum, Run, StaticServer, TestDir};
+use crate::with_shared;
+
+/// Says why (part of) the test cannot run here; reaches the log even when output is captured.
+fn skip(reason: &str) {
+    let _ = writeln!(std::io::stderr(), "skipping: {reason}");
+}
+
+fn installed(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| output.status.success())
+}
+
+/// Runs a tool and returns its stdout; fails the test with both streams otherwise.
+#[track_caller]
+fn run_tool(command: &mut Command) -> String {
+    let output = command.output().expect("cannot run the tool");
+    assert!(
+        output.status.success(),
+        "{command:?}: {}\nstdout: {}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The arguments of the image cut of the small selection.
+fn image_args(shared: &Path, url: &str, cache: &Path, layout: &Path) -> Vec<String> {
+    let release = shared.join("corpus/chisel-releases/ubuntu-24.04");
+    let mut args: Vec<String> = [
+        "cut",
+        "--release",
+        release.to_str().expect("UTF-8 path"),
+        "--cache-dir",
+        cache.to_str().expect("UTF-8 path"),
+        "--archive-url",
+        &format!("ubuntu={url}ubuntu/"),
+        "--oci-layout",
+        layout.to_str().expect("UTF-8 path"),
+        "--tag",
+        "test",
+        "--entrypoint",
+        "/usr/bin/openssl",
+        "--cmd",
+        "version",
+        "--user",
+        "app:1000:1000",
+        "-q",
+    ]
+    .iter()
+    .map(|arg| (*arg).to_owned())
+    .collect();
+    args.extend(SMALL.iter().map(|slice| (*slice).to_owned()));
+    args
+}
+
+/// Every file below `dir` with its bytes.
+fn tree_bytes(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut found = BTreeMap::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(at) = pending.pop() {
+        for entry in std::fs::read_dir(&at).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let name = path.strip_prefix(dir).expect("inside").display().to_string();
+                found.insert(name, std::fs::read(&path).expect("read"));
+            }
+        }
+    }
+    found
+}
+
+/// The image of the small cut: `skopeo inspect` reads its config, `umoci unpack` gives the
+/// plain cut's tree plus the account, a second run by an unprivileged user (when this runs as
+/// root; else by this user) with another cache gives the same bytes, and buildah runs it.
+#[test]
+fn the_small_image_is_read_by_skopeo_umoci_and_buildah_and_is_reproducible() {
+    with_shared!(shared => {
+        let server = StaticServer::serve(&shared.join("fixtures/noble-mirror"));
+        let dir = TestDir::new();
+        let plain = dir.path().join("plain");
+        crate::cut_fixture::cut(&shared, &server.url(), &plain, &dir.path().join("cache-plain"), &[], &SMALL)
+            .success();
+        let first = dir.path().join("image");
+        let args = image_args(&shared, &server.url(), &dir.path().join("cache-a"), &first);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        kerf(dir.path(), &args).success();
+
+        // Again as nobody (or as this same user) with an empty cache of its own.
+        let other = dir.path().join("other");
+        std::fs::create_dir(&other).expect("mkdir");
+        let second = other.join("image");
+        let as_root = rustix::process::geteuid().is_root();
+        let second_args = image_args(&shared, &server.url(), &other.join("cache"), &second);
+        let output = if as_root && Path::new("/usr/bin/setpriv").exists() {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+                .expect("chmod");
+            std::os::unix::fs::chown(&other, Some(65534), Some(65534)).expect("chown");
+            Command::new("/usr/bin/setpriv")
+                .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+                .arg(env!("CARGO_BIN_EXE_kerf"))
+                .args(&second_args)
+                .env("TMPDIR", &other)
+                .env_remove("KERF_CACHE_DIR")
+                .env_remove("KERF_ARCHIVE_URL")
+                .env_remove("SOURCE_DATE_EPOCH")
+                .current_dir(&other)
+                .output()
+                .expect("cannot run setpriv")
+        } else {
+            skip("not root: the second image is made by this same user");
+            Command::new(env!("CARGO_BIN_EXE_kerf"))
+                .args(&second_args)
+                .env("TMPDIR", &other)
+                .env_remove("SOURCE_DATE_EPOCH")
+                .output()
+                .expect("cannot run kerf")
+        };
+        Run {
+            status: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+        .success();
+        let (first_files, second_files) = (tree_bytes(&first), tree_bytes(&second));
+        assert_eq!(
+            first_files.keys().collect::<Vec<_>>(),
+            second_files.keys().collect::<Vec<_>>()
+        );
+        assert!(first_files == second_files, "the two layouts differ in content");
+        // The layer, the config, the manifest; no temporary file.
+        assert_eq!(first_files.len(), 5, "{:?}", first_files.keys());
+
+        if installed("skopeo") {
+            let config = run_tool(
+                Command::new("skopeo")
+                    .args(["inspect", "--config"])
+                    .arg(format!("oci:{}:test", first.display())),
+            );
+            let config: serde_json::Value = serde_json::from_str(&config).expect("JSON");
+            assert_eq!(config["config"]["User"], "1000:1000");
+            assert_eq!(config["config"]["Entrypoint"][0], "/usr/bin/openssl");
+            assert_eq!(config["created"], "2026-11-21T09:52:04Z");
+        } else {
+            skip("skopeo is not installed (apt-get install skopeo; .ci/run does)");
+        }
+
+        if installed("umoci") {
+            let bundle = dir.path().join("bundle");
+            run_tool(
+                Command::new("umoci")
+                    .args(["unpack", "--rootless", "--image"])
+                    .arg(format!("{}:test", first.display()))
+                    .arg(&bundle),
+            );
+            let unpacked = treesum(&bundle.join("rootfs"));
+            let passwd = "app:x:1000:1000::/home/app:/usr/sbin/nologin\n";
+            let group = "app:x:1000:\n";
+            let digest = |text: &str| {
+                use sha2::Digest as _;
+                sha2::Sha256::digest(text.as_bytes())
+                    .iter()
+                    .map(|byte| format!("{byte:02x}"))
+                    .collect::<String>()
+            };
+            let mut expected: Vec<String> = treesum(&plain).lines().map(str::to_owned).collect();
+            expected.push(format!("f 0o644 {} {} /etc/group", group.len(), digest(group)));
+            expected.push(format!("f 0o644 {} {} /etc/passwd", passwd.len(), digest(passwd)));
+            expected.push("d 0o755 - - /home/app/".to_owned());
+            expected.sort();
+            let mut actual: Vec<String> = unpacked.lines().map(str::to_owned).collect();
+            actual.sort();
+            assert_eq!(actual, expected);
+        } else {
+            skip("umoci is not installed (apt-get install umoci; .ci/run does)");
+        }
+
+        if installed("buildah") && as_root {
+            let storage = dir.path().join("buildah");
+            let buildah = |args: &[&str]| {
+                run_tool(
+                    Command::new("buildah")
+                        .arg("--root")
+                        .arg(storage.join("storage"))
+                        .arg("--runroot")
+                        .arg(storage.join("run"))
+                        .args(["--storage-driver", "vfs"])
+                        .args(args)
+                        .env_remove("BUILDAH_ISOLATION")
+                        .env_remove("STORAGE_DRIVER"),
+                )
+            };
+            // buildah names the image after the layout's path, which must then be lower case
+            // (a temporary directory's name is not): it reads the layout through a link.
+            let link = std::env::temp_dir().join(format!("kerf-oci-test-{}", std::process::id()));
+            let _ = std::fs::remove_file(&link);
+            std::os::unix::fs::symlink(&first, &link).expect("symlink");
+            let image = format!("oci:{}:test", link.display());
+            let container = buildah(&["from", "--quiet", "--name", "kerf-oci-test", &image]);
+            assert_eq!(container.trim(), "kerf-oci-test");
+            let version = buildah(&["run", "--isolation", "chroot", "kerf-oci-test", "--", "/usr/bin/openssl", "version"]);
+            assert!(version.starts_with("OpenSSL 3."), "openssl version printed {version:?}");
+            let user = buildah(&["inspect", "--format", "{{.OCIv1.Config.User}}", "kerf-oci-test"]);
+            assert_eq!(user.trim(), "1000:1000");
+            buildah(&["rm", "kerf-oci-test"]);
+            std::fs::remove_file(&link).expect("remove the link");
+        } else {
+            skip("buildah is not installed, or this is not root (chroot isolation needs it)");
+        }
+    });
+}
+
+/// The flags' mistakes: exit status 1, one line naming the value, before any work.
+#[test]
+fn image_flags_are_checked_before_any_work() {
+    let dir = TestDir::new();
+    let layout = dir.path().join("image");
+    let layout = layout.to_str().expect("UTF-8 path");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["cut", "--release", "./nowhere", "--cache-dir", "cache"];
+        args.extend_from_slice(extra);
+        args.push("openssl_bins");
+        kerf(dir.path(), &args)
+    };
+    run(&["--oci-layout", layout, "--tag", "no good"]).fails_with(
+        1,
+        "error: invalid --tag \"no good\": a tag is 1 to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'\n",
+    );
+    run(&["--oci-layout", layout, "--user", "app:x"]).fails_with(
+        1,
+        "error: invalid --user \"app:x\": UID \"x\" is not a number from 0 to 4294967294\n",
+    );
+    run(&["--oci-layout", layout, "--group", "a:b:c"]).fails_with(
+        1,
+        "error: invalid --group \"a:b:c\": GID \"b:c\" is not a number from 0 to 4294967294\n",
+    );
+    run(&["--root", "r", "--arch", "amd64,arm64"]).fails_with(
+        1,
+        "error: several architectures need --oci-layout or --oci-archive (a root holds one)\n",
+    );
+    run(&["--root", "r", "--oci-layout", layout, "--arch", "amd64,arm64"]).fails_with(
+        1,
+        "error: --root takes one architecture; with several, each is cut into a temporary root\n",
+    );
+    run(&["--oci-layout", layout, "--arch", "amd64,sparc"]).fails_with(
+        1,
+        "error: invalid package architecture: sparc (expected one of amd64, arm64, armhf, i386, ppc64el, riscv64, s390x)\n",
+    );
+    run(&["--oci-layout", layout, "--env", "=x"]).fails_with(
+        1,
+        "error: invalid --env \"=x\": expected KEY=VALUE with a non-empty KEY\n",
+    );
+    run(&["--oci-layout", layout, "--workdir", "app"]).fails_with(
+        1,
+        "error: invalid --workdir \"app\": expected an absolute path\n",
+    );
+    let no_output = run(&["--root", "r", "--tag", "x"]);
+    assert_eq!(no_output.status, 1);
+    assert!(
+        no_output
+            .stderr
+            .contains("the following required arguments were not provided:\n  <--oci-layout <DIR>|--oci-archive <FILE.tar>>"),
+        "{}",
+        no_output.stderr
+    );
+    // Nothing was created.
+    let names: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .expect("read_dir")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    assert_eq!(names, Vec::<PathBuf>::new());
+}
