@@ -10,6 +10,11 @@ an untimed first run, a fresh root each run). Everything is deleted at the end, 
 (about 1 GB for the large cut with 5 runs). Prints the median, min and max wall time, the
 median peak RSS, and the ratios against chisel v1.4.1 on the same cuts: about 12 s cold and
 12 s warm and 270 MB (../shared/research/chisel-reference-run.md, loopback mirror).
+
+Then the same warm cut written as an OCI image (`--oci-layout`, no `--root`), with the gzip
+and the zstd layer, N times each; it prints what writing the image adds to the warm cut, next
+to the cold cut's time (the budget: at most the cold cut's time again) and the peak RSS (the
+layer is streamed: the budget is 200 MB).
 """
 import argparse
 import functools
@@ -111,23 +116,30 @@ def main():
     work = tempfile.mkdtemp(prefix="kerf-bench-cut-")
     counter = iter(range(1_000_000))
 
-    def cut(cache):
-        root = os.path.join(work, f"root-{next(counter)}")
-        argv = [kerf, "cut", "-q", "--release", RELEASE, "--root", root, "--cache-dir", cache,
+    def cut(cache, compression=None):
+        place = os.path.join(work, f"out-{next(counter)}")
+        output = ["--root", place] if compression is None else [
+            "--oci-layout", place, "--tag", "bench", "--oci-compression", compression]
+        argv = [kerf, "cut", "-q", "--release", RELEASE, *output, "--cache-dir", cache,
                 "--archive-url", f"ubuntu={url}ubuntu/", *slices]
         return run_once(argv, env)
 
     def cold():
         return [cut(tempfile.mkdtemp(prefix="cache-", dir=work)) for _ in range(args.runs)]
 
+    warm_cache = tempfile.mkdtemp(prefix="cache-", dir=work)
+
     def warm():
-        cache = tempfile.mkdtemp(prefix="cache-", dir=work)
-        cut(cache)  # primes the cache, untimed
-        return [cut(cache) for _ in range(args.runs)]
+        cut(warm_cache)  # primes the cache, untimed
+        return [cut(warm_cache) for _ in range(args.runs)]
+
+    def image(compression):
+        return lambda: [cut(warm_cache, compression) for _ in range(args.runs)]
 
     print(f"kerf cut {args.cut}: {' '.join(slices)}")
     print(f"{'case':<6} {'runs':>4} {'median s':>9} {'min s':>7} {'max s':>7} {'peak RSS MiB':>13} {'chisel/kerf wall':>17} {'chisel/kerf RSS':>16}")
     failed = False
+    medians = {}
     try:
         for case, measure, chisel_s in (("cold", cold, CHISEL_COLD_S), ("warm", warm, CHISEL_WARM_S)):
             try:
@@ -136,8 +148,21 @@ def main():
                 print(f"{case:<6} failed: {error}")
                 failed = True
                 continue
+            medians[case] = median
             print(f"{case:<6} {args.runs:>4} {median:>9.3f} {low:>7.3f} {high:>7.3f} {rss:>13.1f} "
                   f"{chisel_s / median:>16.1f}x {CHISEL_RSS_MIB / rss:>15.1f}x")
+        print()
+        print(f"{'image (warm cut)':<18} {'runs':>4} {'median s':>9} {'min s':>7} {'max s':>7} {'peak RSS MiB':>13} {'added s':>8} {'cold cut s':>11}")
+        for compression in ("gzip", "zstd"):
+            try:
+                median, low, high, rss = summarise(image(compression)())
+            except CutFailed as error:
+                print(f"{compression:<18} failed: {error}")
+                failed = True
+                continue
+            added = median - medians.get("warm", 0.0)
+            print(f"{compression:<18} {args.runs:>4} {median:>9.3f} {low:>7.3f} {high:>7.3f} {rss:>13.1f} "
+                  f"{added:>8.3f} {medians.get('cold', 0.0):>11.3f}")
     finally:
         server.shutdown()
         server.server_close()

@@ -37,34 +37,39 @@ fn run_tool(command: &mut Command) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// The arguments of the image cut of the small selection.
-fn image_args(shared: &Path, url: &str, cache: &Path, layout: &Path) -> Vec<String> {
-    let release = shared.join("corpus/chisel-releases/ubuntu-24.04");
-    let mut args: Vec<String> = [
-        "cut",
-        "--release",
-        release.to_str().expect("UTF-8 path"),
-        "--cache-dir",
-        cache.to_str().expect("UTF-8 path"),
-        "--archive-url",
-        &format!("ubuntu={url}ubuntu/"),
-        "--oci-layout",
-        layout.to_str().expect("UTF-8 path"),
-        "--tag",
-        "test",
-        "--entrypoint",
-        "/usr/bin/openssl",
-        "--cmd",
-        "version",
-        "--user",
-        "app:1000:1000",
-        "-q",
-    ]
-    .iter()
-    .map(|arg| (*arg).to_owned())
-    .collect();
-    args.extend(SMALL.iter().map(|slice| (*slice).to_owned()));
-    args
+/// `examples/oci/build.sh LAYOUT test`, kerf found on `PATH`, the mirror and the cache given
+/// as the script's user would give them, run as the user `as_user` (uid and gid) when given.
+fn build_example(url: &str, cache: &Path, layout: &Path, as_user: Option<u32>) -> Run {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/oci/build.sh");
+    let kerf_dir = Path::new(env!("CARGO_BIN_EXE_kerf")).parent().expect("a directory");
+    let path = format!("{}:/usr/bin:/bin", kerf_dir.display());
+    let mut command = match as_user {
+        Some(id) => {
+            let mut command = Command::new("/usr/bin/setpriv");
+            command
+                .args(["--reuid", &id.to_string(), "--regid", &id.to_string(), "--clear-groups"])
+                .arg("/bin/sh");
+            command
+        }
+        None => Command::new("/bin/sh"),
+    };
+    let output = command
+        .arg(&script)
+        .arg(layout)
+        .arg("test")
+        .env("PATH", path)
+        .env("KERF_ARCHIVE_URL", format!("ubuntu={url}ubuntu/"))
+        .env("KERF_CACHE_DIR", cache)
+        .env("TMPDIR", cache.parent().expect("a parent"))
+        .env_remove("SOURCE_DATE_EPOCH")
+        .current_dir(cache.parent().expect("a parent"))
+        .output()
+        .expect("cannot run the example");
+    Run {
+        status: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
 }
 
 /// Every file below `dir` with its bytes.
@@ -85,59 +90,40 @@ fn tree_bytes(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     found
 }
 
-/// The image of the small cut: `skopeo inspect` reads its config, `umoci unpack` gives the
-/// plain cut's tree plus the account, a second run by an unprivileged user (when this runs as
-/// root; else by this user) with another cache gives the same bytes, and buildah runs it.
+/// The image of the small cut, made by `examples/oci/build.sh`: `skopeo inspect` reads its
+/// config, `umoci unpack` gives the plain cut's tree plus the account, a second run by an
+/// unprivileged user (when this runs as root; else by this user) with another cache gives the
+/// same bytes, and buildah runs it.
 #[test]
 fn the_small_image_is_read_by_skopeo_umoci_and_buildah_and_is_reproducible() {
     with_shared!(shared => {
         let server = StaticServer::serve(&shared.join("fixtures/noble-mirror"));
         let dir = TestDir::new();
         let plain = dir.path().join("plain");
-        crate::cut_fixture::cut(&shared, &server.url(), &plain, &dir.path().join("cache-plain"), &[], &SMALL)
-            .success();
+        let archive = format!("ubuntu={}ubuntu/", server.url());
+        let mut plain_args = vec!["cut", "--release", "ubuntu-24.04", "--archive-url", &archive, "--root"];
+        plain_args.extend([plain.to_str().expect("UTF-8 path"), "--cache-dir", "cache-plain"]);
+        plain_args.extend(SMALL);
+        kerf(dir.path(), &plain_args).success();
         let first = dir.path().join("image");
-        let args = image_args(&shared, &server.url(), &dir.path().join("cache-a"), &first);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        kerf(dir.path(), &args).success();
+        build_example(&server.url(), &dir.path().join("cache-a"), &first, None).success();
 
         // Again as nobody (or as this same user) with an empty cache of its own.
         let other = dir.path().join("other");
         std::fs::create_dir(&other).expect("mkdir");
         let second = other.join("image");
         let as_root = rustix::process::geteuid().is_root();
-        let second_args = image_args(&shared, &server.url(), &other.join("cache"), &second);
-        let output = if as_root && Path::new("/usr/bin/setpriv").exists() {
+        let nobody = if as_root && Path::new("/usr/bin/setpriv").exists() {
             use std::os::unix::fs::PermissionsExt as _;
             std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
                 .expect("chmod");
             std::os::unix::fs::chown(&other, Some(65534), Some(65534)).expect("chown");
-            Command::new("/usr/bin/setpriv")
-                .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
-                .arg(env!("CARGO_BIN_EXE_kerf"))
-                .args(&second_args)
-                .env("TMPDIR", &other)
-                .env_remove("KERF_CACHE_DIR")
-                .env_remove("KERF_ARCHIVE_URL")
-                .env_remove("SOURCE_DATE_EPOCH")
-                .current_dir(&other)
-                .output()
-                .expect("cannot run setpriv")
+            Some(65534)
         } else {
             skip("not root: the second image is made by this same user");
-            Command::new(env!("CARGO_BIN_EXE_kerf"))
-                .args(&second_args)
-                .env("TMPDIR", &other)
-                .env_remove("SOURCE_DATE_EPOCH")
-                .output()
-                .expect("cannot run kerf")
+            None
         };
-        Run {
-            status: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-        .success();
+        build_example(&server.url(), &other.join("cache"), &second, nobody).success();
         let (first_files, second_files) = (tree_bytes(&first), tree_bytes(&second));
         assert_eq!(
             first_files.keys().collect::<Vec<_>>(),
