@@ -49,7 +49,9 @@ pub(crate) enum AccountError {
         existing: u32,
         wanted: u32,
     },
-    #[error("{id_name} {id} is already {what} \"{owner}\" in {file}; cannot give it to \"{name}\"")]
+    #[error(
+        "{id_name} {id} is already {what} \"{owner}\" in {file}; cannot give it to \"{name}\""
+    )]
     IdTaken {
         what: &'static str,
         id_name: &'static str,
@@ -350,12 +352,20 @@ impl ColonFile {
 
 /// Adds `accounts` to the texts of `/etc/passwd` and `/etc/group`: groups first, then users
 /// (each with a group of its own name unless its GID is an existing group's).
-pub(crate) fn merge(passwd: &str, group: &str, accounts: &Accounts) -> Result<Merged, AccountError> {
+pub(crate) fn merge(
+    passwd: &str,
+    group: &str,
+    accounts: &Accounts,
+) -> Result<Merged, AccountError> {
     let mut passwd = ColonFile::new("/etc/passwd", "user", "UID", passwd)?;
     let mut groups = ColonFile::new("/etc/group", "group", "GID", group)?;
     for spec in &accounts.groups {
         if groups.check(&spec.name, spec.gid)? {
-            groups.add(&spec.name, spec.gid, &format!("{}:x:{}:", spec.name, spec.gid));
+            groups.add(
+                &spec.name,
+                spec.gid,
+                &format!("{}:x:{}:", spec.name, spec.gid),
+            );
         }
     }
     let mut users = Vec::new();
@@ -418,8 +428,18 @@ pub(crate) fn apply(root_dir: &Path, accounts: &Accounts) -> Result<Vec<AddedUse
         accounts,
     )?;
     make_dirs(&root, "etc")?;
-    write(&root, "etc/passwd", &merged.passwd, passwd.map(|(_, mode)| mode))?;
-    write(&root, "etc/group", &merged.group, group.map(|(_, mode)| mode))?;
+    write(
+        &root,
+        "etc/passwd",
+        &merged.passwd,
+        passwd.map(|(_, mode)| mode),
+    )?;
+    write(
+        &root,
+        "etc/group",
+        &merged.group,
+        group.map(|(_, mode)| mode),
+    )?;
     let as_root = rustix::process::geteuid().is_root();
     for user in &merged.users {
         let home = RelPath::new(&user.home).ok_or_else(|| AccountError::Syntax {
@@ -430,14 +450,14 @@ pub(crate) fn apply(root_dir: &Path, accounts: &Accounts) -> Result<Vec<AddedUse
         make_dirs(&root, home.as_str())?;
         if as_root {
             let host = root.host_path(&home)?;
-            std::os::unix::fs::lchown(&host, Some(user.uid), Some(user.gid)).map_err(|source| {
-                AccountError::Chown {
+            fs_err::os::unix::fs::lchown(&host, Some(user.uid), Some(user.gid)).map_err(
+                |source| AccountError::Chown {
                     path: user.home.clone(),
                     uid: user.uid,
                     gid: user.gid,
                     source,
-                }
-            })?;
+                },
+            )?;
         }
     }
     Ok(merged.users)
@@ -496,7 +516,10 @@ mod tests {
     fn accounts(users: &[&str], groups: &[&str]) -> Accounts {
         Accounts {
             users: users.iter().map(|u| UserSpec::parse(u).unwrap()).collect(),
-            groups: groups.iter().map(|g| GroupSpec::parse(g).unwrap()).collect(),
+            groups: groups
+                .iter()
+                .map(|g| GroupSpec::parse(g).unwrap())
+                .collect(),
         }
     }
 
@@ -537,14 +560,20 @@ mod tests {
             )
         );
         // GID 1001 was taken by --group extra, so second's own group got the next free one.
-        assert_eq!(merged.group, format!("{group}extra:x:1001:\nsecond:x:1002:\n"));
+        assert_eq!(
+            merged.group,
+            format!("{group}extra:x:1001:\nsecond:x:1002:\n")
+        );
         assert_eq!(merged.users[1].group, "shadow");
     }
 
     #[test]
     fn files_are_created_when_absent_and_a_rerun_changes_nothing() {
         let first = merge("", "", &accounts(&["app:1000:1000"], &["web:33"])).unwrap();
-        assert_eq!(first.passwd, "app:x:1000:1000::/home/app:/usr/sbin/nologin\n");
+        assert_eq!(
+            first.passwd,
+            "app:x:1000:1000::/home/app:/usr/sbin/nologin\n"
+        );
         assert_eq!(first.group, "web:x:33:\napp:x:1000:\n");
         let again = merge(
             &first.passwd,
@@ -601,7 +630,10 @@ mod tests {
             user("app\nroot"),
             "invalid --user \"app\nroot\": the name may hold only letters, digits, '_', '.', '-' and a final '$' (no ':', space or newline)"
         );
-        assert_eq!(user("-x"), "invalid --user \"-x\": the name starts with '-'");
+        assert_eq!(
+            user("-x"),
+            "invalid --user \"-x\": the name starts with '-'"
+        );
         assert_eq!(
             user("1000"),
             "invalid --user \"1000\": the name is all digits, which reads as an id"
@@ -627,8 +659,12 @@ mod tests {
 
     #[test]
     fn a_malformed_existing_line_is_reported_with_its_number() {
-        let error = merge("root:x:0:0::/root:/bin/sh\nbroken\n", "", &accounts(&["app"], &[]))
-            .unwrap_err();
+        let error = merge(
+            "root:x:0:0::/root:/bin/sh\nbroken\n",
+            "",
+            &accounts(&["app"], &[]),
+        )
+        .unwrap_err();
         assert_eq!(
             error.to_string(),
             "/etc/passwd line 2: expected NAME:PASSWORD:ID:..., found \"broken\""

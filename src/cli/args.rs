@@ -19,6 +19,10 @@ pub(crate) struct Args {
 }
 
 #[derive(Debug, Subcommand)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once per run; cut's many flags are worth no box"
+)]
 pub(crate) enum Command {
     /// Cut slices into a root filesystem: fetch, verify and extract
     #[command(

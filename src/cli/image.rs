@@ -31,7 +31,9 @@ pub(super) fn extras(args: &CutArgs, source_date_epoch: Option<&str>) -> Result<
         accounts.users.push(UserSpec::parse(user).map_err(usage)?);
     }
     for group in &image_args.group {
-        accounts.groups.push(GroupSpec::parse(group).map_err(usage)?);
+        accounts
+            .groups
+            .push(GroupSpec::parse(group).map_err(usage)?);
     }
     let arches = match &args.archives.arch {
         Some(list) => list

@@ -537,7 +537,10 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
         if !metadata.is_dir() {
             return Err(UsageError(format!(
                 "invalid --root {}: it exists and is not a directory",
-                args.root.as_deref().unwrap_or_else(|| Path::new("")).display()
+                args.root
+                    .as_deref()
+                    .unwrap_or_else(|| Path::new(""))
+                    .display()
             ))
             .into());
         }

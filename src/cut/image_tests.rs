@@ -86,6 +86,10 @@ fn app_user() -> Accounts {
 }
 
 /// Runs `cut_image` for `slices` with `arches`, into `root` (or a temporary one).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "each test spells out the job it runs"
+)]
 fn run_image(
     release: &Release,
     slices: &[&str],
@@ -142,7 +146,10 @@ fn layer_lines(layout: &Path, manifest: &str) -> Vec<String> {
         }
         other => panic!("unexpected layer type {other}"),
     };
-    let config = read_json(layout, manifest["config"]["digest"].as_str().expect("digest"));
+    let config = read_json(
+        layout,
+        manifest["config"]["digest"].as_str().expect("digest"),
+    );
     assert_eq!(
         config["rootfs"]["diff_ids"][0].as_str(),
         Some(format!("sha256:{}", crate::oci::layout::sha256_hex(&plain)).as_str())
@@ -243,7 +250,10 @@ fn the_layer_has_the_packages_owners_exact_modes_and_clamped_times() {
     assert_eq!(summary.epoch, EPOCH);
     assert_lines(&layer_lines(&layout, &summary.top.digest), &login_layer());
     let manifest = read_json(&layout, &summary.top.digest);
-    let config = read_json(&layout, manifest["config"]["digest"].as_str().expect("digest"));
+    let config = read_json(
+        &layout,
+        manifest["config"]["digest"].as_str().expect("digest"),
+    );
     assert_eq!(
         config["config"],
         serde_json::json!({
@@ -314,8 +324,8 @@ fn the_layer_ignores_who_owns_the_files_on_disk() {
     let users = crate::accounts::apply(&env.root(), &app_user()).expect("accounts again");
     let known = crate::oci::known_paths(&cut.installed, &users);
     let second = env.root().with_file_name("second");
-    let staging = crate::oci::Staging::prepare(&Destination::Layout(second.clone()))
-        .expect("a new layout");
+    let staging =
+        crate::oci::Staging::prepare(&Destination::Layout(second.clone())).expect("a new layout");
     let descriptor = crate::oci::write_image(
         &staging,
         &crate::oci::ImageInput {
@@ -329,7 +339,9 @@ fn the_layer_ignores_who_owns_the_files_on_disk() {
         &spec(Destination::Layout(second.clone()), None),
     )
     .expect("the second image");
-    staging.finish(None, descriptor.clone()).expect("the layout");
+    staging
+        .finish(None, descriptor.clone())
+        .expect("the layout");
 
     assert_eq!(descriptor, summary.top);
     assert_eq!(blob_names(&first), blob_names(&second));
@@ -381,7 +393,10 @@ fn tree_bytes(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         .filter(|path| path.is_file())
         .map(|path| {
             (
-                path.strip_prefix(dir).expect("inside").display().to_string(),
+                path.strip_prefix(dir)
+                    .expect("inside")
+                    .display()
+                    .to_string(),
                 std::fs::read(&path).expect("read"),
             )
         })
@@ -435,7 +450,10 @@ fn an_existing_layout_keeps_its_other_tags_and_a_tag_moves() {
     let two = image(Some("two"), "b");
     assert_eq!(
         tags(&index_of(&layout)),
-        [("one".to_owned(), one.clone()), ("two".to_owned(), two.clone())]
+        [
+            ("one".to_owned(), one.clone()),
+            ("two".to_owned(), two.clone())
+        ]
     );
     let moved = image(Some("one"), "c");
     let untagged = image(None, "d");
@@ -503,7 +521,10 @@ fn an_oci_archive_is_the_layout_as_one_tar_and_zstd_is_offered() {
     expected.extend(blobs.clone());
     assert_eq!(names, expected);
     assert_eq!(blobs.len(), 3);
-    assert_eq!(tags(&index_of(&unpacked)), [("zstd".to_owned(), summary.top.digest.clone())]);
+    assert_eq!(
+        tags(&index_of(&unpacked)),
+        [("zstd".to_owned(), summary.top.digest.clone())]
+    );
     // Times clamp to SOURCE_DATE_EPOCH: the package's 1700000000 is later, so it is cut down.
     let lines = layer_lines(&unpacked, &summary.top.digest);
     assert_eq!(
@@ -580,7 +601,10 @@ fn several_arches_give_an_index_with_one_manifest_per_platform() {
     .expect("the image");
 
     let index = index_of(&layout);
-    assert_eq!(tags(&index), [("multi".to_owned(), summary.top.digest.clone())]);
+    assert_eq!(
+        tags(&index),
+        [("multi".to_owned(), summary.top.digest.clone())]
+    );
     assert_eq!(
         index.manifests[0].media_type,
         "application/vnd.oci.image.index.v1+json"
@@ -713,7 +737,11 @@ fn bad_destinations_are_refused_before_the_cut_and_keep_what_was_there() {
     );
     let broken = base.join("broken");
     std::fs::create_dir(&broken).expect("mkdir");
-    std::fs::write(broken.join("oci-layout"), r#"{"imageLayoutVersion":"2.0.0"}"#).expect("write");
+    std::fs::write(
+        broken.join("oci-layout"),
+        r#"{"imageLayoutVersion":"2.0.0"}"#,
+    )
+    .expect("write");
     assert_eq!(
         attempt(Destination::Layout(broken.clone())),
         format!(
@@ -760,7 +788,10 @@ fn a_failed_cut_leaves_an_existing_layout_as_it_was() {
         None,
         &Accounts {
             users: vec![UserSpec::parse("app:1000:42").expect("a user")],
-            groups: vec![GroupSpec::parse("shadow:42").expect("a group"), GroupSpec::parse("other:42").expect("a group")],
+            groups: vec![
+                GroupSpec::parse("shadow:42").expect("a group"),
+                GroupSpec::parse("other:42").expect("a group"),
+            ],
         },
         &spec(Destination::Layout(layout.clone()), Some("test")),
     )

@@ -618,7 +618,7 @@ fn walk<R: Read, E>(
 /// The ustar (or GNU) owner fields; a field that does not parse counts as 0 or empty, since
 /// nothing but an image layer reads them.
 fn header_owner(header: &tar::Header) -> TarOwner {
-    let name = |bytes: Option<&[u8]>| bytes.map(|bytes| lossy(bytes)).unwrap_or_default();
+    let name = |bytes: Option<&[u8]>| bytes.map(lossy).unwrap_or_default();
     TarOwner {
         uid: header.uid().unwrap_or(0),
         gid: header.gid().unwrap_or(0),

@@ -462,7 +462,13 @@ fn resolve_pending_links(
                     kind.clone()
                 }
             };
-            record(installed, &path, (mode, Some(entry.owner.clone())), kind, &slices);
+            record(
+                installed,
+                &path,
+                (mode, Some(entry.owner.clone())),
+                kind,
+                &slices,
+            );
         }
         Ok(())
     })?;

@@ -44,7 +44,7 @@ pub(crate) fn write_layer(
     out: &mut dyn Write,
 ) -> Result<LayerBlob, OciError> {
     let mut entries = Vec::new();
-    collect(root, &mut Vec::new(), &mut entries)?;
+    collect(root, &[], &mut entries)?;
     entries.sort_by(|a, b| a.name.cmp(&b.name));
 
     let write_error = |source: io::Error| OciError::Io {
@@ -53,49 +53,46 @@ pub(crate) fn write_layer(
         source,
     };
     let mut compressed = HashingWriter::new(out);
-    {
-        let encoder: Box<dyn FinishWrite + '_> = match compression {
-            Compression::Gzip => Box::new(flate2::write::GzEncoder::new(
-                &mut compressed,
-                flate2::Compression::default(),
-            )),
-            Compression::Zstd => Box::new(
-                zstd::stream::write::Encoder::new(&mut compressed, 3).map_err(write_error)?,
-            ),
-        };
-        let mut tar = TarWriter::new(HashingWriter::new(encoder));
-        // First entry of each inode with several links, by (device, inode).
-        let mut first_links: HashMap<(u64, u64), Vec<u8>> = HashMap::new();
-        for entry in &entries {
-            let header = header_of(entry, known, epoch, &mut first_links)?;
-            let read_error = |source| OciError::Io {
-                action: "read",
-                path: entry.host.clone(),
-                source,
-            };
-            if let TarKind::File { .. } = header.kind {
-                let file = fs_err::File::open(&entry.host).map_err(read_error)?;
-                tar.append(&header, &mut BufReader::new(file))
-                    .map_err(read_error)?;
-            } else {
-                tar.append(&header, &mut io::empty()).map_err(write_error)?;
-            }
+    let encoder: Box<dyn FinishWrite + '_> = match compression {
+        Compression::Gzip => Box::new(flate2::write::GzEncoder::new(
+            &mut compressed,
+            flate2::Compression::default(),
+        )),
+        Compression::Zstd => {
+            Box::new(zstd::stream::write::Encoder::new(&mut compressed, 3).map_err(write_error)?)
         }
-        let plain = tar.finish().map_err(write_error)?;
-        let (encoder, diff_id) = plain.finish();
-        encoder.finish_stream().map_err(write_error)?;
-        let diff_id = crate::extract::root::hex(&diff_id);
-        let (_, digest, size) = compressed.finish_counted();
-        return Ok(LayerBlob {
-            digest: crate::extract::root::hex(&digest),
-            size,
-            diff_id,
-        });
+    };
+    let mut tar = TarWriter::new(HashingWriter::new(encoder));
+    // First entry of each inode with several links, by (device, inode).
+    let mut first_links: HashMap<(u64, u64), Vec<u8>> = HashMap::new();
+    for entry in &entries {
+        let header = header_of(entry, known, epoch, &mut first_links)?;
+        let read_error = |source| OciError::Io {
+            action: "read",
+            path: entry.host.clone(),
+            source,
+        };
+        if let TarKind::File { .. } = header.kind {
+            let file = fs_err::File::open(&entry.host).map_err(read_error)?;
+            tar.append(&header, &mut BufReader::new(file))
+                .map_err(read_error)?;
+        } else {
+            tar.append(&header, &mut io::empty()).map_err(write_error)?;
+        }
     }
+    let plain = tar.finish().map_err(write_error)?;
+    let (encoder, diff_id) = plain.finish();
+    encoder.finish_stream().map_err(write_error)?;
+    let (_, digest, size) = compressed.finish_counted();
+    Ok(LayerBlob {
+        digest: crate::extract::root::hex(&digest),
+        size,
+        diff_id: crate::extract::root::hex(&diff_id),
+    })
 }
 
 /// Walks `dir` (the root, then each directory below it), collecting every entry.
-fn collect(dir: &Path, prefix: &mut Vec<u8>, found: &mut Vec<Found>) -> Result<(), OciError> {
+fn collect(dir: &Path, prefix: &[u8], found: &mut Vec<Found>) -> Result<(), OciError> {
     let read_error = |path: &Path| {
         let path = path.to_owned();
         move |source| OciError::Io {
@@ -108,12 +105,11 @@ fn collect(dir: &Path, prefix: &mut Vec<u8>, found: &mut Vec<Found>) -> Result<(
         let child = child.map_err(read_error(dir))?;
         let host = child.path();
         let metadata = fs_err::symlink_metadata(&host).map_err(read_error(&host))?;
-        let mut name = prefix.clone();
+        let mut name = prefix.to_vec();
         name.extend_from_slice(child.file_name().as_bytes());
         if metadata.is_dir() {
             name.push(b'/');
-            let mut below = name.clone();
-            collect(&host, &mut below, found)?;
+            collect(&host, &name, found)?;
         }
         found.push(Found {
             name,

@@ -138,7 +138,11 @@ impl Staging {
         })?;
         let version: serde_json::Value = serde_json::from_str(&text)
             .map_err(|error| not_layout(format!("its oci-layout file is not JSON: {error}")))?;
-        if version.get("imageLayoutVersion").and_then(|value| value.as_str()) != Some("1.0.0") {
+        if version
+            .get("imageLayoutVersion")
+            .and_then(|value| value.as_str())
+            != Some("1.0.0")
+        {
             return Err(not_layout(format!(
                 "its oci-layout file says {}, expected {LAYOUT_FILE}",
                 text.trim()
@@ -196,7 +200,8 @@ impl Staging {
     pub(crate) fn put_blob(&self, bytes: &[u8]) -> Result<String, OciError> {
         let digest = sha256_hex(bytes);
         self.write_blob(|out| {
-            out.write_all(bytes).map_err(io_error("write", Path::new(&digest)))?;
+            out.write_all(bytes)
+                .map_err(io_error("write", Path::new(&digest)))?;
             Ok(((), digest.clone()))
         })?;
         Ok(digest)
@@ -328,7 +333,9 @@ fn pack(dir: &Path, file: &Path) -> Result<(), OciError> {
                 .append(&header(name, TarKind::Directory, 0o755), &mut io::empty())
                 .map_err(io_error("write", file));
         };
-        let size = fs_err::metadata(path).map_err(io_error("read", path))?.len();
+        let size = fs_err::metadata(path)
+            .map_err(io_error("read", path))?
+            .len();
         let mut content = fs_err::File::open(path).map_err(io_error("read", path))?;
         tar.append(&header(name, TarKind::File { size }, 0o644), &mut content)
             .map_err(io_error("write", file))

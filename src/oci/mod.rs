@@ -81,7 +81,10 @@ pub(crate) enum ImageError {
     #[error(transparent)]
     Account(#[from] AccountError),
     #[error("cannot create a temporary root for {arch}: {source}")]
-    TemporaryRoot { arch: String, source: std::io::Error },
+    TemporaryRoot {
+        arch: String,
+        source: std::io::Error,
+    },
 }
 
 impl ImageError {
@@ -268,6 +271,10 @@ pub(crate) struct ImageSummary {
 
 /// Cuts each architecture, adds the accounts, and writes the image: the destination is
 /// checked first, every cut runs before anything is written, and the index goes last.
+#[expect(
+    clippy::result_large_err,
+    reason = "an image is made once; its error is not worth boxing"
+)]
 pub(crate) fn cut_image(
     job: &ImageJob<'_>,
     reporter: &dyn Reporter,
@@ -339,7 +346,10 @@ pub(crate) fn cut_image(
         [(_, _, only)] => only.clone(),
         _ => write_index(
             &staging,
-            images.iter().map(|(_, _, descriptor)| descriptor.clone()).collect(),
+            images
+                .iter()
+                .map(|(_, _, descriptor)| descriptor.clone())
+                .collect(),
         )?,
     };
     staging.finish(job.spec.tag.as_ref(), top.clone())?;
@@ -364,13 +374,7 @@ pub(crate) fn write_image(
     spec: &ImageSpec,
 ) -> Result<Descriptor, OciError> {
     let layer = staging.write_blob(|out| {
-        let blob = layer::write_layer(
-            input.root,
-            input.known,
-            input.epoch,
-            spec.compression,
-            out,
-        )?;
+        let blob = layer::write_layer(input.root, input.known, input.epoch, spec.compression, out)?;
         let digest = blob.digest.clone();
         Ok((blob, digest))
     })?;
@@ -437,5 +441,9 @@ pub(crate) fn write_index(
 ) -> Result<Descriptor, OciError> {
     let bytes = json::to_bytes(&json::Index::new(manifests));
     let digest = staging.put_blob(&bytes)?;
-    Ok(Descriptor::new(json::MEDIA_INDEX, &digest, bytes.len() as u64))
+    Ok(Descriptor::new(
+        json::MEDIA_INDEX,
+        &digest,
+        bytes.len() as u64,
+    ))
 }

@@ -16,10 +16,16 @@ const MAX_SIZE: u64 = 0o77_777_777_777;
 pub(crate) enum TarKind {
     Directory,
     /// A regular file of this many bytes; the content follows the header.
-    File { size: u64 },
-    Symlink { target: Vec<u8> },
+    File {
+        size: u64,
+    },
+    Symlink {
+        target: Vec<u8>,
+    },
     /// A hard link to an earlier entry of the same archive, by its name.
-    HardLink { target: Vec<u8> },
+    HardLink {
+        target: Vec<u8>,
+    },
 }
 
 impl TarKind {
@@ -278,7 +284,13 @@ mod tests {
     #[test]
     fn long_names_and_large_ids_go_into_one_pax_header() {
         let long = format!("usr/share/{}/x", "d".repeat(120));
-        let mut entry = header(&long, TarKind::Symlink { target: b"../y".to_vec() }, 0o777);
+        let mut entry = header(
+            &long,
+            TarKind::Symlink {
+                target: b"../y".to_vec(),
+            },
+            0o777,
+        );
         entry.uid = 3_000_000;
         let mut writer = TarWriter::new(Vec::new());
         writer.append(&entry, &mut io::empty()).unwrap();
@@ -307,7 +319,10 @@ mod tests {
         assert_eq!(pax_record_text("uid", "3000000"), "15 uid=3000000\n");
         // 98 bytes and two digits would be 100, which has three digits: 101.
         let value = "v".repeat(91);
-        assert_eq!(pax_record_text("path", &value), format!("101 path={value}\n"));
+        assert_eq!(
+            pax_record_text("path", &value),
+            format!("101 path={value}\n")
+        );
     }
 
     #[test]

@@ -41,13 +41,21 @@ fn run_tool(command: &mut Command) -> String {
 /// as the script's user would give them, run as the user `as_user` (uid and gid) when given.
 fn build_example(url: &str, cache: &Path, layout: &Path, as_user: Option<u32>) -> Run {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/oci/build.sh");
-    let kerf_dir = Path::new(env!("CARGO_BIN_EXE_kerf")).parent().expect("a directory");
+    let kerf_dir = Path::new(env!("CARGO_BIN_EXE_kerf"))
+        .parent()
+        .expect("a directory");
     let path = format!("{}:/usr/bin:/bin", kerf_dir.display());
     let mut command = match as_user {
         Some(id) => {
             let mut command = Command::new("/usr/bin/setpriv");
             command
-                .args(["--reuid", &id.to_string(), "--regid", &id.to_string(), "--clear-groups"])
+                .args([
+                    "--reuid",
+                    &id.to_string(),
+                    "--regid",
+                    &id.to_string(),
+                    "--clear-groups",
+                ])
                 .arg("/bin/sh");
             command
         }
@@ -82,7 +90,11 @@ fn tree_bytes(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             if path.is_dir() {
                 pending.push(path);
             } else {
-                let name = path.strip_prefix(dir).expect("inside").display().to_string();
+                let name = path
+                    .strip_prefix(dir)
+                    .expect("inside")
+                    .display()
+                    .to_string();
                 found.insert(name, std::fs::read(&path).expect("read"));
             }
         }
@@ -240,7 +252,15 @@ fn image_flags_are_checked_before_any_work() {
         1,
         "error: several architectures need --oci-layout or --oci-archive (a root holds one)\n",
     );
-    run(&["--root", "r", "--oci-layout", layout, "--arch", "amd64,arm64"]).fails_with(
+    run(&[
+        "--root",
+        "r",
+        "--oci-layout",
+        layout,
+        "--arch",
+        "amd64,arm64",
+    ])
+    .fails_with(
         1,
         "error: --root takes one architecture; with several, each is cut into a temporary root\n",
     );
