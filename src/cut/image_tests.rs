@@ -807,3 +807,65 @@ fn a_failed_cut_leaves_an_existing_layout_as_it_was() {
         ["cache", "image", "outside"]
     );
 }
+
+#[test]
+fn a_path_below_a_symlinked_directory_keeps_its_owner_and_mode() {
+    let mut archive = TestArchive::new(&["noble"]);
+    archive
+        .add(
+            "noble",
+            "base",
+            "1.0",
+            &[
+                TestEntry::dir("./", 0o755),
+                TestEntry::symlink("./lib64", "usr/lib64"),
+                TestEntry::dir("./usr/", 0o755),
+                TestEntry::dir("./usr/lib64/", 0o755),
+            ],
+        )
+        .add(
+            "noble",
+            "loader",
+            "1.0",
+            &[
+                TestEntry::dir("./", 0o755),
+                TestEntry::dir("./lib64/", 0o755),
+                TestEntry::file("./lib64/ld.so", 0o4755, "ld\n").owned_by(0, 42, "root", "shadow"),
+            ],
+        );
+    let server = archive.server().start();
+    let release = release(
+        "v1",
+        &[only("ubuntu", &archive)],
+        &[
+            ("base", "package: base\nslices:\n  links:\n    contents:\n      /lib64:\n      /usr/lib64/:\n"),
+            (
+                "loader",
+                "package: loader\nslices:\n  libs:\n    essential: [base_links]\n    contents:\n      /lib64/ld.so:\n",
+            ),
+        ],
+    );
+    let env = Env::new();
+    let layout = env.root().with_file_name("image");
+    let summary = run_image(
+        &release,
+        &["loader_libs"],
+        &env,
+        &server,
+        &[Arch::Amd64],
+        None,
+        &Accounts::default(),
+        &spec(Destination::Layout(layout.clone()), None),
+    )
+    .expect("the image");
+
+    assert_lines(
+        &layer_lines(&layout, &summary.top.digest),
+        &[
+            format!("l 0777 0:0 root:root {DEB_MTIME} \"\" lib64 -> usr/lib64"),
+            format!("d 0755 0:0 root:root {EPOCH} \"\" usr/"),
+            format!("d 0755 0:0 root:root {DEB_MTIME} \"\" usr/lib64/"),
+            format!("f 4755 0:42 root:shadow {DEB_MTIME} \"ld\\n\" usr/lib64/ld.so"),
+        ],
+    );
+}

@@ -196,6 +196,42 @@ pub(crate) fn known_paths(
     known
 }
 
+/// Re-keys the known paths by where they really are in the root: a slice path below a
+/// symlinked directory (`/lib64/ld-linux-x86-64.so.2` with `/lib64 -> usr/lib64`) is found at
+/// its target when the root is walked.
+fn resolve_through_links(
+    root_dir: &Path,
+    known: BTreeMap<String, KnownPath>,
+) -> Result<BTreeMap<String, KnownPath>, OciError> {
+    let root = crate::extract::root::Root::open(root_dir).map_err(|error| OciError::Io {
+        action: "open the root",
+        path: root_dir.to_owned(),
+        source: std::io::Error::other(error.to_string()),
+    })?;
+    let mut through_links = Vec::new();
+    let mut resolved = BTreeMap::new();
+    for (path, recorded) in known {
+        let real = crate::extract::root::RelPath::new(&path)
+            .and_then(|rel| root.host_path(&rel).ok())
+            .and_then(|host| {
+                host.strip_prefix(root.dir())
+                    .ok()
+                    .map(|inside| format!("/{}", inside.display()))
+            })
+            .unwrap_or_else(|| path.clone());
+        if real == path {
+            resolved.insert(real, recorded);
+        } else {
+            through_links.push((real, recorded));
+        }
+    }
+    // A path recorded as itself wins over one reached through a link.
+    for (real, recorded) in through_links {
+        resolved.entry(real).or_insert(recorded);
+    }
+    Ok(resolved)
+}
+
 fn root_owned(mode: u32) -> KnownPath {
     KnownPath {
         mode,
@@ -324,7 +360,7 @@ pub(crate) fn cut_image(
     let mut images = Vec::new();
     for (arch, root, _temporary, summary, users) in cuts {
         reporter.step(&format!("Writing the image layer for {}...", arch.as_str()));
-        let known = known_paths(&summary.installed, &users);
+        let known = resolve_through_links(&root, known_paths(&summary.installed, &users))?;
         let user = users
             .first()
             .map(|user| format!("{}:{}", user.uid, user.gid));
