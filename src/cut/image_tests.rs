@@ -280,8 +280,19 @@ fn the_layer_has_the_packages_owners_exact_modes_and_clamped_times() {
             summary.top.digest, summary.top.size
         )
     );
-    // Three blobs (layer, config, manifest), no temporary file, nothing beside the layout.
+    // Three blobs (layer, config, manifest), no temporary file, nothing beside the layout;
+    // all readable by anyone, as the layout directory is.
     assert_eq!(blob_names(&layout).len(), 3);
+    let mode = |path: &Path| {
+        std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(path).expect("metadata").permissions(),
+        ) & 0o7777
+    };
+    assert_eq!(mode(&layout), 0o755);
+    assert_eq!(mode(&layout.join("index.json")), 0o644);
+    for name in blob_names(&layout) {
+        assert_eq!(mode(&layout.join("blobs/sha256").join(name)), 0o644);
+    }
     assert_eq!(
         super::tests::names(layout.parent().expect("parent")),
         ["cache", "image", "outside"]

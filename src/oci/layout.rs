@@ -190,6 +190,7 @@ impl Staging {
             .sync_all()
             .map_err(io_error("write", &path))?;
         let target = blobs.join(&digest);
+        readable(temporary.as_file(), &path)?;
         temporary
             .persist(&target)
             .map_err(|error| io_error("rename a blob to", &target)(error.error))?;
@@ -261,6 +262,13 @@ pub(crate) fn update_index(index: &mut Index, tag: Option<&Tag>, mut image: Desc
     index.manifests.push(image);
 }
 
+/// Temporary files are private (0600); what they become is for anyone to read, as a file
+/// written with the usual umask would be.
+fn readable(file: &std::fs::File, path: &Path) -> Result<(), OciError> {
+    file.set_permissions(std::fs::Permissions::from_mode(0o644))
+        .map_err(io_error("set the mode of", path))
+}
+
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest as _;
     crate::extract::root::hex(&sha2::Sha256::digest(bytes))
@@ -292,6 +300,7 @@ fn write_file_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Oci
         .write_all(bytes)
         .and_then(|()| temporary.as_file().sync_all())
         .map_err(io_error("write", &target))?;
+    readable(temporary.as_file(), &target)?;
     temporary
         .persist(&target)
         .map_err(|error| io_error("rename a file to", &target)(error.error))?;
@@ -355,6 +364,7 @@ fn pack(dir: &Path, file: &Path) -> Result<(), OciError> {
         .as_file()
         .sync_all()
         .map_err(io_error("write", file))?;
+    readable(temporary.as_file(), file)?;
     temporary
         .persist(file)
         .map_err(|error| io_error("rename a file to", file)(error.error))?;
