@@ -109,8 +109,6 @@ pub(crate) struct CutArgs {
     #[arg(long, value_name = "DIR", required_unless_present_any = ["oci_layout", "oci_archive"])]
     pub(crate) root: Option<PathBuf>,
     #[command(flatten)]
-    pub(crate) image: ImageArgs,
-    #[command(flatten)]
     pub(crate) archives: ArchiveArgs,
     /// How many downloads to run at once
     #[arg(long, short = 'j', default_value_t = 4, value_name = "N")]
@@ -129,6 +127,9 @@ pub(crate) struct CutArgs {
     /// After the cut, check the root as `kerf check` does; exit 1 if something is missing
     #[arg(long)]
     pub(crate) check: bool,
+    // Last: its help heading would also head the options after it.
+    #[command(flatten)]
+    pub(crate) image: ImageArgs,
     /// Slices to cut, as PACKAGE_SLICE
     #[arg(required = true, value_name = "SLICE")]
     pub(crate) slices: Vec<String>,
