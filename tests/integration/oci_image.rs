@@ -292,3 +292,35 @@ fn image_flags_are_checked_before_any_work() {
         .collect();
     assert_eq!(names, Vec::<PathBuf>::new());
 }
+
+/// A destination kerf cannot write is refused before any download, with exit status 1.
+#[test]
+fn an_unwritable_destination_is_refused_before_any_download() {
+    let dir = TestDir::new();
+    let server = StaticServer::serve(dir.path());
+    let archive = format!("ubuntu={}ubuntu/", server.url());
+    // /proc takes no new entry, not even from root.
+    let run = kerf(
+        dir.path(),
+        &[
+            "cut",
+            "--release",
+            "ubuntu-24.04",
+            "--cache-dir",
+            "cache",
+            "--archive-url",
+            &archive,
+            "--oci-layout",
+            "/proc/kerf-image",
+            "openssl_bins",
+        ],
+    );
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("error: cannot create a temporary directory in /proc: "),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(server.requests(), 0);
+}
