@@ -11,13 +11,14 @@
 //! - [`layer`]: the root as a compressed layer, hashed while streamed (memory stays flat);
 //! - [`json`]: config, manifest, index, descriptors;
 //! - [`layout`]: the layout on disk, updated with temporary names and renames, or packed.
+//!
+//! The end-to-end tests (cuts from a signed test archive into images) are in
+//! `cut/image_tests.rs`, beside the cut tests whose archive they use.
 
 pub(crate) mod json;
 mod layer;
 pub(crate) mod layout;
 mod tar;
-#[cfg(test)]
-mod tests;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
