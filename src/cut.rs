@@ -527,7 +527,7 @@ impl Context<'_> {
         }
         let mut indexes = Vec::new();
         for component in &archive.components {
-            if !info.components.iter().any(|listed| listed == component) {
+            if !info.has_component(component) {
                 return Err(CutError::Suite {
                     archive: archive.name.clone(),
                     suite: suite.to_owned(),

@@ -129,6 +129,15 @@ impl ReleaseInfo {
 const CLOCK_SKEW_SECONDS: i64 = 600;
 
 impl ReleaseInfo {
+    /// Whether the suite carries `component`. Debian's security archive lists its components
+    /// as `updates/main`, `updates/contrib`..., a name left from its old layout, while its
+    /// indexes are at `main/...` and sources (apt's and a release's) say `main`: that counts.
+    pub(crate) fn has_component(&self, component: &str) -> bool {
+        self.components.iter().any(|listed| {
+            listed == component || listed.strip_prefix("updates/") == Some(component)
+        })
+    }
+
     /// Refuses a file past its `Valid-Until`, or dated in the future, at `now` (seconds since
     /// the epoch), as apt does: an attacker or a stale mirror replaying an old signed file is
     /// caught by the first, a broken clock by the second. Dates that do not parse are not
@@ -427,6 +436,24 @@ mod tests {
 Package: base-files\nVersion: 13ubuntu10\nArchitecture: amd64\nFilename: pool/main/b/base-files/base-files_13ubuntu10_amd64.deb\nSize: 70000\nSHA256: bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n\n\n\
 Package: base-files\nVersion: 13ubuntu10.1\nArchitecture: amd64\nFilename: pool/main/b/base-files/base-files_13ubuntu10.1_amd64.deb\nSize: 70001\nSHA256: cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc\n\n\
 Package: base-files\nVersion: 13ubuntu9\nArchitecture: amd64\nFilename: pool/main/b/base-files/base-files_13ubuntu9_amd64.deb\nSize: 60000\nSHA256: dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd\n";
+
+    #[test]
+    fn a_component_is_found_under_the_security_archives_updates_prefix() {
+        // The head of trixie-security's real InRelease.
+        let text = "Origin: Debian\nSuite: stable-security\nCodename: trixie-security\n\
+                    Components: updates/main updates/contrib updates/non-free-firmware updates/non-free\n\
+                    SHA256:\n 1111111111111111111111111111111111111111111111111111111111111111 1 main/binary-amd64/Packages\n";
+        let info = ReleaseInfo::parse(text, "trixie-security").unwrap();
+        assert!(info.has_component("main") && info.has_component("non-free-firmware"));
+        assert!(info.has_component("updates/main"));
+        assert!(!info.has_component("universe") && !info.has_component("updates"));
+        let ubuntu = ReleaseInfo::parse(
+            "Suite: noble\nComponents: main universe\nSHA256:\n",
+            "noble",
+        )
+        .unwrap();
+        assert!(ubuntu.has_component("universe") && !ubuntu.has_component("updates/main"));
+    }
 
     #[test]
     fn a_pocket_does_not_pass_for_its_release_by_codename() {
