@@ -133,9 +133,9 @@ impl ReleaseInfo {
     /// as `updates/main`, `updates/contrib`..., a name left from its old layout, while its
     /// indexes are at `main/...` and sources (apt's and a release's) say `main`: that counts.
     pub(crate) fn has_component(&self, component: &str) -> bool {
-        self.components.iter().any(|listed| {
-            listed == component || listed.strip_prefix("updates/") == Some(component)
-        })
+        self.components
+            .iter()
+            .any(|listed| listed == component || listed.strip_prefix("updates/") == Some(component))
     }
 
     /// Refuses a file past its `Valid-Until`, or dated in the future, at `now` (seconds since

@@ -593,6 +593,58 @@ fn a_complete_root_has_nothing_missing() {
     assert_eq!(text(&root.check()), "3 ELF, 0 scripts\n");
 }
 
+/// Debian 13's arm64 layout: the loader at /lib/ld-linux-aarch64.so.1 (through the /lib link
+/// to a link in /usr/lib), libraries in aarch64-linux-gnu, no lib64. An x86-64 library of the
+/// same name in that directory does not count.
+#[test]
+fn an_arm64_root_finds_its_loader_and_multiarch_libraries() {
+    let aarch64 = || TestElf::new(Class::Elf64, Endian::Little, AARCH64);
+    let root = TestRoot::new();
+    root.link("/lib", "usr/lib")
+        .link("/bin", "usr/bin")
+        .elf(
+            "/usr/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1",
+            &aarch64(),
+        )
+        .link(
+            "/usr/lib/ld-linux-aarch64.so.1",
+            "aarch64-linux-gnu/ld-linux-aarch64.so.1",
+        )
+        .elf(
+            "/usr/lib/aarch64-linux-gnu/libc.so.6",
+            &aarch64().needs(&["ld-linux-aarch64.so.1"]),
+        )
+        .elf(
+            "/usr/lib/aarch64-linux-gnu/libssl.so.3",
+            &aarch64().needs(&["libcrypto.so.3", "libc.so.6"]),
+        )
+        .elf(
+            "/usr/lib/aarch64-linux-gnu/libcrypto.so.3",
+            &TestElf::x86_64(),
+        )
+        .elf(
+            "/usr/bin/openssl",
+            &aarch64().interpreter("/lib/ld-linux-aarch64.so.1").needs(&[
+                "libssl.so.3",
+                "libcrypto.so.3",
+                "libc.so.6",
+            ]),
+        );
+    assert_eq!(
+        text(&root.check()),
+        "/usr/bin/openssl: needs library libcrypto.so.3, not found\n\
+         \x20 skipped /usr/lib/aarch64-linux-gnu/libcrypto.so.3: ELF64 LSB x86-64, not ELF64 LSB AArch64\n\
+         /usr/lib/aarch64-linux-gnu/libssl.so.3: needs library libcrypto.so.3, not found\n\
+         \x20 skipped /usr/lib/aarch64-linux-gnu/libcrypto.so.3: ELF64 LSB x86-64, not ELF64 LSB AArch64\n\
+         5 ELF, 0 scripts\n"
+    );
+    root.elf(
+        "/usr/lib/aarch64-linux-gnu/libcrypto.so.3",
+        &aarch64().needs(&["libc.so.6"]),
+    );
+    assert_eq!(text(&root.check()), "5 ELF, 0 scripts\n");
+}
+
 #[test]
 fn reports_missing_interpreters_and_libraries_sorted() {
     let root = TestRoot::new();

@@ -471,21 +471,22 @@ fn man(out: Option<&Path>) -> Result<ExitCode> {
 }
 
 fn version() -> Result<ExitCode> {
-    write_stdout(&format!(
-        "kerf {}\nbundled releases: {}\n",
-        env!("CARGO_PKG_VERSION"),
-        {
-            let names: Vec<&str> = bundled::releases()
-                .iter()
-                .map(|release| release.name)
-                .collect();
-            if names.is_empty() {
-                "none".to_owned()
-            } else {
-                names.join(", ")
-            }
-        }
-    ))?;
+    let mut text = format!("kerf {}\n", env!("CARGO_PKG_VERSION"));
+    if bundled::releases().is_empty() {
+        text.push_str("bundled releases: none\n");
+    } else {
+        text.push_str("bundled releases:\n");
+    }
+    for release in bundled::releases() {
+        let summary = release
+            .summary()
+            .with_context(|| format!("the bundled release {} does not load", release.name))?;
+        text.push_str(&format!(
+            "  {}: {} packages, {} slices\n",
+            release.name, summary.packages, summary.slices
+        ));
+    }
+    write_stdout(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 

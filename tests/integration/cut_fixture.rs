@@ -157,6 +157,63 @@ fn small_cut_matches_the_reference() {
     });
 }
 
+/// The README's large cut of Ubuntu 26.04 with the corpus's ubuntu-26.04 branch (format v3)
+/// from the resolute fixture: the tree, and the manifest it writes, are the reference's.
+#[test]
+fn large_26_04_cut_matches_the_reference_tree_and_manifest() {
+    with_shared!(shared => {
+        let server = StaticServer::serve(&shared.join("fixtures/resolute-mirror"));
+        let dir = TestDir::new();
+        let (root, cache) = (dir.path().join("rootfs"), dir.path().join("cache"));
+        let expected = shared.join("fixtures/expected");
+        let read = |name: &str| {
+            std::fs::read_to_string(expected.join(name))
+                .unwrap_or_else(|error| panic!("cannot read expected/{name}: {error}"))
+        };
+        let slices = read("large-26.04.slices");
+        let release = shared.join("corpus/chisel-releases/ubuntu-26.04");
+        let archive = format!("ubuntu={}ubuntu/", server.url());
+        let mut args = vec![
+            "cut",
+            "-q",
+            "--release",
+            release.to_str().unwrap(),
+            "--arch",
+            "amd64",
+            "--root",
+            root.to_str().unwrap(),
+            "--cache-dir",
+            cache.to_str().unwrap(),
+            "--archive-url",
+            &archive,
+        ];
+        args.extend(slices.split_whitespace());
+        kerf(&shared, &args).success();
+
+        // The reference lists the root without the manifest, and gives the manifest apart,
+        // decompressed.
+        let wall = "/var/lib/chisel/manifest.wall";
+        let listing = treesum(&root);
+        let (walls, tree): (Vec<&str>, Vec<&str>) = listing
+            .lines()
+            .partition(|line| line.ends_with(&format!(" {wall}")));
+        assert!(
+            walls.len() == 1 && walls[0].starts_with("f 0o644 "),
+            "the manifest's line: {walls:?}"
+        );
+        let tree: String = tree.iter().map(|line| format!("{line}\n")).collect();
+        assert_same_listing(&tree, &read("large-26.04.treesum"), "large 26.04 cut");
+        let manifest = std::fs::read(root.join(wall.trim_start_matches('/'))).expect("the manifest");
+        let manifest = String::from_utf8(zstd::decode_all(manifest.as_slice()).expect("zstd"))
+            .expect("UTF-8");
+        assert_same_listing(
+            &manifest,
+            &read("large-26.04.manifest.jsonl"),
+            "the large 26.04 cut's manifest",
+        );
+    });
+}
+
 #[test]
 fn cut_fails_cleanly_on_missing_package() {
     with_shared!(shared => {
