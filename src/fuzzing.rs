@@ -22,10 +22,10 @@ use std::sync::OnceLock;
 
 use crate::archive::control::{paragraphs, parse_file_list};
 use crate::archive::index::{parse_release_date, PackageIndex, ReleaseInfo};
-use crate::archive::inrelease::{verify_clearsigned, PublicKey};
 use crate::deb::{DebError, DebReader, EntryKind};
 use crate::extract::root::{RelPath, Root};
 use crate::extract::{data_entry, entry_path, extract_package, ExtractError, PackagePlan, Visitor};
+use crate::openpgp::{verify_clearsigned, PublicKey};
 use crate::release::{load_files, Arch, Release, SliceKey, SourceFile};
 
 /// How far a fuzzed tarball may expand: far below kerf's own limit, so that a small input that

@@ -11,7 +11,7 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
 
-use super::fetch::BasicAuth;
+use crate::transport::http::BasicAuth;
 
 /// Where credentials are looked for when the environment names no directory.
 pub(crate) const DEFAULT_AUTH_DIR: &str = "/etc/apt/auth.conf.d";

@@ -4,8 +4,8 @@ use std::os::unix::fs::{symlink, PermissionsExt as _};
 
 use rand::{Rng as _, SeedableRng as _};
 
-use super::elf::{self, Class, ElfError, ElfInfo, Endian, Kind};
 use super::{check, render, substitute, CheckOptions, Report};
+use crate::elf::{self, Class, ElfError, ElfInfo, Endian, Kind};
 use crate::release::Arch;
 
 const X86_64: u16 = 62;

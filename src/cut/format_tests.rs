@@ -13,16 +13,15 @@ use super::tests::{
     Env, TestArchive,
 };
 use super::CutOptions;
-use crate::archive::fetch::testserver::TestServer;
 use crate::deb::testdeb::TestEntry;
 use crate::release::{Arch, Release};
+use crate::transport::http::testserver::TestServer;
 
 /// Options for a cut of `env` for `arch`.
 fn options_for(env: &Env, servers: &[(&str, &TestServer)], arch: Arch) -> CutOptions {
-    CutOptions {
-        arch,
-        ..env.options(servers)
-    }
+    let mut options = env.options(servers);
+    options.archives.arch = arch;
+    options
 }
 
 /// The records of the manifest a cut wrote at `/var/lib/chisel/manifest.wall`, one per line.

@@ -14,12 +14,14 @@ use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
 
-use super::{cut, CutError, CutOptions, CutSummary, Reporter};
-use crate::archive::fetch::testserver::{Builder, Reply, TestServer};
-use crate::archive::fetch::{FetchOptions, ProxySettings};
-use crate::archive::inrelease::testkey::TestKey;
+use super::{cut, CutError, CutOptions, CutSummary};
+use crate::archive::archives::ArchiveSettings;
 use crate::deb::testdeb::{build_deb, Compression, TestEntry};
+use crate::openpgp::testkey::TestKey;
 use crate::release::{load_files, Arch, Release, SliceKey, SourceFile};
+use crate::report::Reporter;
+use crate::transport::http::testserver::{Builder, Reply, TestServer};
+use crate::transport::http::{FetchOptions, ProxySettings};
 
 // ---------------------------------------------------------------------------------------------
 // The archive.
@@ -415,28 +417,32 @@ impl Env {
     pub(super) fn options(&self, servers: &[(&str, &TestServer)]) -> CutOptions {
         CutOptions {
             root: self.root(),
-            arch: Arch::Amd64,
-            cache_dir: self.cache(),
-            archive_urls: servers
-                .iter()
-                .map(|(name, server)| ((*name).to_owned(), server.url("/")))
-                .collect(),
-            offline: false,
-            jobs: 4,
+            archives: ArchiveSettings {
+                arch: Arch::Amd64,
+                cache_dir: self.cache(),
+                archive_urls: servers
+                    .iter()
+                    .map(|(name, server)| ((*name).to_owned(), server.url("/")))
+                    .collect(),
+                offline: false,
+                jobs: 4,
+                fetch: FetchOptions {
+                    timeout_connect: Duration::from_secs(2),
+                    timeout_read: Duration::from_secs(2),
+                    retries: 2,
+                    backoff_base: Duration::from_millis(5),
+                    backoff_cap: Duration::from_millis(20),
+                    proxies: ProxySettings::none(),
+                    ..FetchOptions::default()
+                },
+                // Never created: no credentials unless a test writes some.
+                auth_dir: self.path.join("auth.conf.d"),
+                ignore_release_dates: false,
+                now: crate::clock::Timestamp::now(),
+            },
             ignore: std::collections::BTreeSet::new(),
             scripts: crate::mutate::child::Runner::InProcess,
             script_limits: crate::mutate::Limits::default(),
-            fetch: FetchOptions {
-                timeout_connect: Duration::from_secs(2),
-                timeout_read: Duration::from_secs(2),
-                retries: 2,
-                backoff_base: Duration::from_millis(5),
-                backoff_cap: Duration::from_millis(20),
-                proxies: ProxySettings::none(),
-                ..FetchOptions::default()
-            },
-            // Never created: no credentials unless a test writes some.
-            auth_dir: self.path.join("auth.conf.d"),
         }
     }
 
@@ -1410,27 +1416,27 @@ fn a_warm_cut_downloads_only_the_inrelease_and_offline_cuts_need_the_cache() {
     // Offline, with the server gone.
     drop(server);
     let offline_root = cold.path.join("offline");
-    let offline = CutOptions {
+    let mut offline = CutOptions {
         root: offline_root.clone(),
-        offline: true,
         ..options.clone()
     };
+    offline.archives.offline = true;
     let summary = cut_ok(&release, &HELLO_ALL, &offline);
     assert_eq!(tree(&offline_root), tree(&cold.root()));
     assert_eq!(summary.downloaded, 0);
 
     // Offline with an empty cache.
     let empty = Env::new();
-    let options = CutOptions {
+    let mut options = CutOptions {
         root: empty.root(),
-        cache_dir: empty.cache(),
         ..offline.clone()
     };
+    options.archives.cache_dir = empty.cache();
     assert_eq!(
         cut_err(&release, &HELLO_ALL, &options),
         format!(
             "offline: {}dists/noble/InRelease is not in the cache; run the cut once without --offline",
-            offline.archive_urls["ubuntu"]
+            offline.archives.archive_urls["ubuntu"]
         )
     );
     assert_eq!(cache_files(&empty.cache()), Vec::<String>::new());
@@ -1563,9 +1569,9 @@ fn a_pro_archive_is_used_with_credentials_and_skipped_without() {
     // With credentials for the server's URL (a token without a scheme would match only https).
     let env = Env::new();
     let options = env.options(&servers);
-    std::fs::create_dir(&options.auth_dir).expect("mkdir auth.conf.d");
+    std::fs::create_dir(&options.archives.auth_dir).expect("mkdir auth.conf.d");
     std::fs::write(
-        options.auth_dir.join("90ubuntu-advantage"),
+        options.archives.auth_dir.join("90ubuntu-advantage"),
         format!(
             "machine esm.ubuntu.com/apps/ubuntu/ login nobody password nothing\n\
              machine http://127.0.0.1:{pro_port}/ login bearer password t0ken\n"
@@ -1607,9 +1613,9 @@ fn a_pro_archive_is_used_with_credentials_and_skipped_without() {
     // Credentials whose token has no scheme match only https: the archive is skipped.
     let env = Env::new();
     let options = env.options(&servers);
-    std::fs::create_dir(&options.auth_dir).expect("mkdir auth.conf.d");
+    std::fs::create_dir(&options.archives.auth_dir).expect("mkdir auth.conf.d");
     std::fs::write(
-        options.auth_dir.join("ubuntu-pro.conf"),
+        options.archives.auth_dir.join("ubuntu-pro.conf"),
         format!("machine 127.0.0.1:{pro_port} login bearer password t0ken\n"),
     )
     .expect("write the credentials");

@@ -20,12 +20,12 @@ const MAX_LINKS: usize = 40;
 pub(crate) struct RelPath(String);
 
 impl RelPath {
-    /// Cleans a path from a package or a slice: strips `./` and a trailing `/`, refuses NUL,
-    /// control characters, `..` and empty names. `None` for anything that is not a plain path.
+    /// Cleans an in-root path (a slice's, or a package's once [`super::entry_path`] made it
+    /// one): drops `.` parts and a trailing `/`, refuses NUL, control characters, `..` and
+    /// empty names. `None` for anything that is not a plain path.
     pub(crate) fn new(path: &str) -> Option<RelPath> {
-        let trimmed = path.strip_prefix('.').unwrap_or(path);
-        let mut clean = String::with_capacity(trimmed.len() + 1);
-        for part in trimmed.split('/') {
+        let mut clean = String::with_capacity(path.len() + 1);
+        for part in path.split('/') {
             match part {
                 "" | "." => {}
                 ".." => return None,

@@ -210,11 +210,11 @@ fn cut_refuses_bad_arguments_before_any_work() {
 
     cut("ubuntu=ftp://mirror.example/ubuntu/", "rootfs", "mypkg_bins").fails_with(
         1,
-        "error: invalid --archive-url \"ubuntu=ftp://mirror.example/ubuntu/\": expected NAME=http://... or NAME=https://...\n",
+        "error: invalid --archive-url \"ubuntu=ftp://mirror.example/ubuntu/\": expected NAME=http://..., NAME=https://... or NAME=file:///...\n",
     );
     cut("http://mirror.example/ubuntu/", "rootfs", "mypkg_bins").fails_with(
         1,
-        "error: invalid --archive-url \"http://mirror.example/ubuntu/\": expected NAME=http://... or NAME=https://...\n",
+        "error: invalid --archive-url \"http://mirror.example/ubuntu/\": expected NAME=http://..., NAME=https://... or NAME=file:///...\n",
     );
     cut("nosuch=http://127.0.0.1:9/", "rootfs", "mypkg_bins").fails_with(
         1,
