@@ -546,6 +546,10 @@ impl Cache {
 fn create_dir(path: &Path) -> io::Result<bool> {
     // The umask can only take bits away from 0755, so the directory is never
     // more open than that, even before the chmod.
+    #[expect(
+        clippy::disallowed_types,
+        reason = "mkdir with its mode, so the directory is never more open than asked; the error is given its path here"
+    )]
     match std::fs::DirBuilder::new().mode(DIR_MODE).create(path) {
         Ok(()) => {
             fs_err::set_permissions(path, Permissions::from_mode(DIR_MODE))?;
@@ -851,7 +855,7 @@ mod tests {
         fs_err::remove_file(&path).unwrap();
         let elsewhere = cache.root().join("hello-elsewhere");
         fs_err::write(&elsewhere, b"hello").unwrap();
-        std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
+        fs_err::os::unix::fs::symlink(&elsewhere, &path).unwrap();
         assert_eq!(cache.get(&digest, Some(5), Verify::Size), None);
         // An insert replaces the bad entry.
         insert(&cache, b"hello").unwrap();

@@ -7,14 +7,9 @@
 //!
 //! Nothing here is API: the internals stay `pub(crate)`, these wrappers are the only way in.
 
-#![allow(
-    clippy::missing_panics_doc,
-    reason = "panicking on a broken invariant is what a fuzz entry point is for"
-)]
-
+use fs_err as fs;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::fs;
 use std::io;
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::Path;
@@ -391,7 +386,7 @@ fn check_confined(scratch: &Path, root_dir: &Path) {
 fn make_removable(dir: &Path) {
     let mut pending = vec![dir.to_owned()];
     while let Some(dir) = pending.pop() {
-        let _ = fs::set_permissions(&dir, fs::Permissions::from_mode(0o700));
+        let _ = fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
         let Ok(entries) = fs::read_dir(&dir) else {
             continue;
         };

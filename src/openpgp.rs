@@ -186,7 +186,7 @@ impl PublicKey {
         })
     }
 
-    #[cfg(any(test, feature = "fuzzing"))]
+    #[cfg(test)]
     /// The name the key was decoded under.
     pub(crate) fn name(&self) -> &str {
         &self.name
@@ -1240,15 +1240,15 @@ mod tests {
     }
 
     /// The chisel.yaml keys and the three InRelease files, or `None` when ../shared is absent.
-    #[allow(clippy::print_stderr)] // the skip notice is the point
+    #[expect(clippy::print_stderr, reason = "the skip notice is the point")]
     fn ubuntu_data() -> Option<(Vec<YamlKey>, Vec<Vec<u8>>)> {
-        let Ok(yaml) = std::fs::read_to_string(CHISEL_YAML) else {
+        let Ok(yaml) = fs_err::read_to_string(CHISEL_YAML) else {
             eprintln!("skipping: ../shared absent");
             return None;
         };
         let mut files = Vec::new();
         for path in INRELEASE_FILES {
-            match std::fs::read(path) {
+            match fs_err::read(path) {
                 Ok(data) => files.push(data),
                 Err(_) => {
                     eprintln!("skipping: ../shared absent");

@@ -892,13 +892,13 @@ Acquire-By-Hash: yes
     }
 
     #[test]
-    #[allow(clippy::print_stderr)] // the skip notice is the point
+    #[expect(clippy::print_stderr, reason = "the skip notice is the point")]
     fn real_noble_inrelease_fixture() {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../shared/fixtures/noble-mirror/ubuntu/dists/noble/InRelease"
         );
-        let Ok(text) = std::fs::read_to_string(path) else {
+        let Ok(text) = fs_err::read_to_string(path) else {
             eprintln!("skipping: {path} absent");
             return;
         };

@@ -17,9 +17,9 @@
 #[cfg(test)]
 mod tests;
 
+use fs_err as fs;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
-use std::fs;
 use std::io::{self, Read as _};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};

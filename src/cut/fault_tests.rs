@@ -31,7 +31,7 @@ fn assert_cache_clean(env: &Env) {
         assert!(!file.contains(".tmp"), "a temporary file is left: {file}");
         if let Some(name) = file.strip_prefix("sha256-v1/") {
             let hex = name.rsplit('/').next().unwrap_or_default();
-            let bytes = std::fs::read(env.cache().join(&file)).expect("cached file");
+            let bytes = fs_err::read(env.cache().join(&file)).expect("cached file");
             let actual = crate::extract::root::hex(&Sha256::digest(&bytes));
             assert_eq!(actual, hex, "{file} does not hash to its name");
         }

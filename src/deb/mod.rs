@@ -377,7 +377,7 @@ where
     DebReader::new(reader)?.for_each_entry(visit)
 }
 
-#[cfg(any(test, feature = "fuzzing"))]
+#[cfg(test)]
 /// The `control` file of the `.deb` in `reader`; see [`DebReader::control`].
 pub(crate) fn control(reader: impl Read) -> Result<String, DebError> {
     DebReader::new(reader)?.control()

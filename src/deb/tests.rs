@@ -1133,7 +1133,7 @@ fn find_deb(dir: &std::path::Path, name: &str) -> Option<std::path::PathBuf> {
 }
 
 #[test]
-#[allow(clippy::print_stderr)] // the skip notice is the point
+#[expect(clippy::print_stderr, reason = "the skip notice is the point")]
 fn real_noble_packages() {
     let pool = std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
