@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::io::BufRead;
 
-use super::control::{paragraphs, parse_file_list, ControlError};
+use super::control::{classify_line, paragraphs, parse_file_list, ControlError, LineKind};
 
 use super::version::Version;
 
@@ -251,7 +251,8 @@ impl PackageIndex {
                 })?;
             line_number += 1;
             let text = trim_line_end(&line);
-            if read == 0 || text.iter().all(u8::is_ascii_whitespace) {
+            let kind = classify_line(text);
+            if read == 0 || kind == Ok(LineKind::Blank) {
                 if let Some((version, info)) = fields.take(what)? {
                     let line = format!(
                         "{}\t{}\t{}\t{}\t{}\t{}\n",
@@ -264,17 +265,18 @@ impl PackageIndex {
                 }
                 continue;
             }
-            if text[0] == b' ' || text[0] == b'\t' || text[0] == b'#' {
-                continue;
-            }
-            let Some(colon) = text.iter().position(|&byte| byte == b':') else {
-                return Err(IndexError::Syntax {
-                    what: what.to_owned(),
-                    line: line_number,
-                    content: String::from_utf8_lossy(&text[..text.len().min(120)]).into_owned(),
-                });
+            let (name, value) = match kind {
+                Ok(LineKind::Field { name, value }) => (name, value),
+                Ok(LineKind::Blank | LineKind::Comment | LineKind::Continuation) => continue,
+                Err(_) => {
+                    return Err(IndexError::Syntax {
+                        what: what.to_owned(),
+                        line: line_number,
+                        content: String::from_utf8_lossy(&text[..text.len().min(120)]).into_owned(),
+                    })
+                }
             };
-            let slot = match &text[..colon] {
+            let slot = match name {
                 name if name.eq_ignore_ascii_case(b"Package") => &mut fields.package,
                 name if name.eq_ignore_ascii_case(b"Version") => &mut fields.version,
                 name if name.eq_ignore_ascii_case(b"Architecture") => &mut fields.arch,
@@ -283,8 +285,7 @@ impl PackageIndex {
                 name if name.eq_ignore_ascii_case(b"SHA256") => &mut fields.sha256,
                 _ => continue,
             };
-            let value = String::from_utf8_lossy(text[colon + 1..].trim_ascii()).into_owned();
-            *slot = Some(value);
+            *slot = Some(String::from_utf8_lossy(value).into_owned());
         }
         // Highest version first within a name, then keep the first of each name.
         lines.sort_by(|(a_version, a), (b_version, b)| {
@@ -312,6 +313,7 @@ impl PackageIndex {
         well_formed.then_some(PackageIndex { table })
     }
 
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn len(&self) -> usize {
         self.table.lines().count()
     }

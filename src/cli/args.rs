@@ -189,13 +189,6 @@ pub(crate) struct ReleaseArg {
     pub(crate) release: Option<String>,
 }
 
-impl ReleaseArg {
-    /// A path-like value is always a directory; a bare name may be either.
-    pub(crate) fn as_path(&self) -> Option<PathBuf> {
-        self.release.as_ref().map(PathBuf::from)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,12 +14,14 @@ use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
 
-use super::{cut, CutError, CutOptions, CutSummary, Reporter};
-use crate::archive::fetch::testserver::{Builder, Reply, TestServer};
-use crate::archive::fetch::{FetchOptions, ProxySettings};
-use crate::archive::inrelease::testkey::TestKey;
+use super::{cut, CutError, CutOptions, CutSummary};
+use crate::archive::archives::ArchiveSettings;
 use crate::deb::testdeb::{build_deb, Compression, TestEntry};
+use crate::openpgp::testkey::TestKey;
 use crate::release::{load_files, Arch, Release, SliceKey, SourceFile};
+use crate::report::Reporter;
+use crate::transport::http::testserver::{Builder, Reply, TestServer};
+use crate::transport::http::{FetchOptions, ProxySettings};
 
 // ---------------------------------------------------------------------------------------------
 // The archive.
@@ -395,7 +397,7 @@ impl Env {
             .path()
             .canonicalize()
             .expect("canonical temporary directory");
-        std::fs::create_dir(path.join("outside")).expect("outside directory");
+        fs_err::create_dir(path.join("outside")).expect("outside directory");
         Env { _dir: dir, path }
     }
 
@@ -415,28 +417,32 @@ impl Env {
     pub(super) fn options(&self, servers: &[(&str, &TestServer)]) -> CutOptions {
         CutOptions {
             root: self.root(),
-            arch: Arch::Amd64,
-            cache_dir: self.cache(),
-            archive_urls: servers
-                .iter()
-                .map(|(name, server)| ((*name).to_owned(), server.url("/")))
-                .collect(),
-            offline: false,
-            jobs: 4,
+            archives: ArchiveSettings {
+                arch: Arch::Amd64,
+                cache_dir: self.cache(),
+                archive_urls: servers
+                    .iter()
+                    .map(|(name, server)| ((*name).to_owned(), server.url("/")))
+                    .collect(),
+                offline: false,
+                jobs: 4,
+                fetch: FetchOptions {
+                    timeout_connect: Duration::from_secs(2),
+                    timeout_read: Duration::from_secs(2),
+                    retries: 2,
+                    backoff_base: Duration::from_millis(5),
+                    backoff_cap: Duration::from_millis(20),
+                    proxies: ProxySettings::none(),
+                    ..FetchOptions::default()
+                },
+                // Never created: no credentials unless a test writes some.
+                auth_dir: self.path.join("auth.conf.d"),
+                ignore_release_dates: false,
+                now: crate::clock::Timestamp::now(),
+            },
             ignore: std::collections::BTreeSet::new(),
             scripts: crate::mutate::child::Runner::InProcess,
             script_limits: crate::mutate::Limits::default(),
-            fetch: FetchOptions {
-                timeout_connect: Duration::from_secs(2),
-                timeout_read: Duration::from_secs(2),
-                retries: 2,
-                backoff_base: Duration::from_millis(5),
-                backoff_cap: Duration::from_millis(20),
-                proxies: ProxySettings::none(),
-                ..FetchOptions::default()
-            },
-            // Never created: no credentials unless a test writes some.
-            auth_dir: self.path.join("auth.conf.d"),
         }
     }
 
@@ -448,7 +454,7 @@ impl Env {
 }
 
 pub(super) fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
+    let mut names: Vec<String> = fs_err::read_dir(dir)
         .expect("read a directory")
         .map(|entry| {
             entry
@@ -509,17 +515,17 @@ pub(super) fn tree(root: &Path) -> Vec<String> {
         for name in names(dir) {
             let full = dir.join(&name);
             let path = format!("{prefix}/{name}");
-            let metadata = std::fs::symlink_metadata(&full).expect("lstat");
+            let metadata = fs_err::symlink_metadata(&full).expect("lstat");
             let mode = mode_text(metadata.permissions().mode());
             let kind = metadata.file_type();
             if kind.is_symlink() {
-                let target = std::fs::read_link(&full).expect("readlink");
+                let target = fs_err::read_link(&full).expect("readlink");
                 lines.push(format!("l {mode} - {} {path}", target.display()));
             } else if kind.is_dir() {
                 lines.push(format!("d {mode} - - {path}/"));
                 walk(&full, &path, lines);
             } else if kind.is_file() {
-                let data = std::fs::read(&full).expect("read");
+                let data = fs_err::read(&full).expect("read");
                 lines.push(format!("f {mode} {} {} {path}", data.len(), sha(&data)));
             } else {
                 lines.push(format!("? {mode} - - {path}"));
@@ -613,7 +619,7 @@ fn version_slice(name: &str, pin: Option<&str>) -> String {
 }
 
 fn version_of(env: &Env, name: &str) -> String {
-    std::fs::read_to_string(env.root().join(format!("usr/share/{name}/version")))
+    fs_err::read_to_string(env.root().join(format!("usr/share/{name}/version")))
         .expect("the version file")
 }
 
@@ -736,7 +742,7 @@ fn a_basic_cut_gives_the_exact_tree() {
 
     assert_tree(&env.root(), &hello_tree());
     let inode = |path: &str| {
-        std::fs::symlink_metadata(env.root().join(path))
+        fs_err::symlink_metadata(env.root().join(path))
             .expect("lstat")
             .ino()
     };
@@ -1207,9 +1213,9 @@ fn a_download_cut_short_is_retried() {
     assert_tree(&env.root(), &hello_tree());
     assert_eq!(server.hits(&deb_path), 2);
     let cached = env.cache().join(blob(&deb));
-    assert_eq!(std::fs::read(&cached).expect("the cached .deb"), deb);
+    assert_eq!(fs_err::read(&cached).expect("the cached .deb"), deb);
     assert_eq!(
-        std::fs::metadata(&cached)
+        fs_err::metadata(&cached)
             .expect("stat")
             .permissions()
             .mode()
@@ -1288,7 +1294,7 @@ fn a_hostile_symlink_to_an_absolute_path_is_resolved_inside_the_root() {
             &["/etc/**:"],
         );
         let server = archive.server().start();
-        std::fs::remove_dir_all(env.root()).ok();
+        fs_err::remove_dir_all(env.root()).ok();
 
         let error = cut_err(
             &release,
@@ -1410,27 +1416,27 @@ fn a_warm_cut_downloads_only_the_inrelease_and_offline_cuts_need_the_cache() {
     // Offline, with the server gone.
     drop(server);
     let offline_root = cold.path.join("offline");
-    let offline = CutOptions {
+    let mut offline = CutOptions {
         root: offline_root.clone(),
-        offline: true,
         ..options.clone()
     };
+    offline.archives.offline = true;
     let summary = cut_ok(&release, &HELLO_ALL, &offline);
     assert_eq!(tree(&offline_root), tree(&cold.root()));
     assert_eq!(summary.downloaded, 0);
 
     // Offline with an empty cache.
     let empty = Env::new();
-    let options = CutOptions {
+    let mut options = CutOptions {
         root: empty.root(),
-        cache_dir: empty.cache(),
         ..offline.clone()
     };
+    options.archives.cache_dir = empty.cache();
     assert_eq!(
         cut_err(&release, &HELLO_ALL, &options),
         format!(
             "offline: {}dists/noble/InRelease is not in the cache; run the cut once without --offline",
-            offline.archive_urls["ubuntu"]
+            offline.archives.archive_urls["ubuntu"]
         )
     );
     assert_eq!(cache_files(&empty.cache()), Vec::<String>::new());
@@ -1450,16 +1456,16 @@ fn cutting_into_an_existing_root_leaves_unrelated_files_alone() {
     );
     let env = Env::new();
     let root = env.root();
-    std::fs::create_dir_all(root.join("home/user")).expect("mkdir");
-    std::fs::write(root.join("home/user/notes"), "mine\n").expect("write");
+    fs_err::create_dir_all(root.join("home/user")).expect("mkdir");
+    fs_err::write(root.join("home/user/notes"), "mine\n").expect("write");
     // An existing implicit parent keeps its mode, whatever the package says (0751); a
     // directory the package provides as the parent of a text path is chmod'ed to the package's
     // mode (0750), as chisel does with every extracted directory.
-    std::fs::create_dir_all(root.join("usr/bin")).expect("mkdir");
-    std::fs::create_dir(root.join("etc")).expect("mkdir");
+    fs_err::create_dir_all(root.join("usr/bin")).expect("mkdir");
+    fs_err::create_dir(root.join("etc")).expect("mkdir");
     // A link where the package has a file is replaced, not written through.
-    std::fs::write(env.outside().join("host-file"), "host\n").expect("write");
-    std::os::unix::fs::symlink(env.outside().join("host-file"), root.join("usr/bin/tool"))
+    fs_err::write(env.outside().join("host-file"), "host\n").expect("write");
+    fs_err::os::unix::fs::symlink(env.outside().join("host-file"), root.join("usr/bin/tool"))
         .expect("symlink");
     for (path, mode) in [
         ("home", 0o755),
@@ -1468,10 +1474,10 @@ fn cutting_into_an_existing_root_leaves_unrelated_files_alone() {
         ("etc", 0o700),
         ("usr", 0o700),
     ] {
-        std::fs::set_permissions(root.join(path), std::fs::Permissions::from_mode(mode))
+        fs_err::set_permissions(root.join(path), std::fs::Permissions::from_mode(mode))
             .expect("chmod");
     }
-    let before = std::fs::metadata(root.join("home/user/notes")).expect("stat");
+    let before = fs_err::metadata(root.join("home/user/notes")).expect("stat");
 
     cut_ok(&release, &HELLO_ALL, &env.options(&[("ubuntu", &server)]));
 
@@ -1492,14 +1498,14 @@ fn cutting_into_an_existing_root_leaves_unrelated_files_alone() {
         .expect("/opt/");
     expected.splice(at..at, home);
     assert_tree(&root, &expected);
-    let after = std::fs::metadata(root.join("home/user/notes")).expect("stat");
+    let after = fs_err::metadata(root.join("home/user/notes")).expect("stat");
     assert_eq!(
         (after.ino(), after.mtime(), after.mtime_nsec()),
         (before.ino(), before.mtime(), before.mtime_nsec())
     );
     assert_eq!(names(&env.outside()), ["host-file"]);
     assert_eq!(
-        std::fs::read_to_string(env.outside().join("host-file")).expect("read"),
+        fs_err::read_to_string(env.outside().join("host-file")).expect("read"),
         "host\n"
     );
 }
@@ -1563,9 +1569,9 @@ fn a_pro_archive_is_used_with_credentials_and_skipped_without() {
     // With credentials for the server's URL (a token without a scheme would match only https).
     let env = Env::new();
     let options = env.options(&servers);
-    std::fs::create_dir(&options.auth_dir).expect("mkdir auth.conf.d");
-    std::fs::write(
-        options.auth_dir.join("90ubuntu-advantage"),
+    fs_err::create_dir(&options.archives.auth_dir).expect("mkdir auth.conf.d");
+    fs_err::write(
+        options.archives.auth_dir.join("90ubuntu-advantage"),
         format!(
             "machine esm.ubuntu.com/apps/ubuntu/ login nobody password nothing\n\
              machine http://127.0.0.1:{pro_port}/ login bearer password t0ken\n"
@@ -1607,9 +1613,9 @@ fn a_pro_archive_is_used_with_credentials_and_skipped_without() {
     // Credentials whose token has no scheme match only https: the archive is skipped.
     let env = Env::new();
     let options = env.options(&servers);
-    std::fs::create_dir(&options.auth_dir).expect("mkdir auth.conf.d");
-    std::fs::write(
-        options.auth_dir.join("ubuntu-pro.conf"),
+    fs_err::create_dir(&options.archives.auth_dir).expect("mkdir auth.conf.d");
+    fs_err::write(
+        options.archives.auth_dir.join("ubuntu-pro.conf"),
         format!("machine 127.0.0.1:{pro_port} login bearer password t0ken\n"),
     )
     .expect("write the credentials");
@@ -1670,7 +1676,7 @@ fn the_manifest_lists_packages_slices_and_paths_like_chisels() {
     );
 
     let compressed =
-        std::fs::read(env.root().join("var/lib/chisel/manifest.wall")).expect("the manifest");
+        fs_err::read(env.root().join("var/lib/chisel/manifest.wall")).expect("the manifest");
     let text =
         String::from_utf8(zstd::decode_all(compressed.as_slice()).expect("zstd")).expect("UTF-8");
     let deb = &archive.package("hello", "1.0-1").deb;
@@ -1699,7 +1705,7 @@ fn the_manifest_lists_packages_slices_and_paths_like_chisels() {
         expected.iter().map(String::as_str).collect::<Vec<_>>()
     );
     assert_eq!(
-        std::fs::metadata(env.root().join("var/lib/chisel/manifest.wall"))
+        fs_err::metadata(env.root().join("var/lib/chisel/manifest.wall"))
             .expect("stat")
             .permissions()
             .mode()

@@ -6,9 +6,10 @@
 //! points at `/etc` or `../../..` can never lead a write out of the root (chisel follows such
 //! links on the host).
 
-use std::fs;
+use fs_err as fs;
+use fs_err::os::unix::fs::symlink;
 use std::io::{self, Read};
-use std::os::unix::fs::{symlink, DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// How many symlinks one resolution may follow, as the kernel's limit.
@@ -20,12 +21,12 @@ const MAX_LINKS: usize = 40;
 pub(crate) struct RelPath(String);
 
 impl RelPath {
-    /// Cleans a path from a package or a slice: strips `./` and a trailing `/`, refuses NUL,
-    /// control characters, `..` and empty names. `None` for anything that is not a plain path.
+    /// Cleans an in-root path (a slice's, or a package's once [`super::entry_path`] made it
+    /// one): drops `.` parts and a trailing `/`, refuses NUL, control characters, `..` and
+    /// empty names. `None` for anything that is not a plain path.
     pub(crate) fn new(path: &str) -> Option<RelPath> {
-        let trimmed = path.strip_prefix('.').unwrap_or(path);
-        let mut clean = String::with_capacity(trimmed.len() + 1);
-        for part in trimmed.split('/') {
+        let mut clean = String::with_capacity(path.len() + 1);
+        for part in path.split('/') {
             match part {
                 "" | "." => {}
                 ".." => return None,
@@ -112,7 +113,7 @@ enum Walk {
 pub(crate) struct Found {
     pub(crate) path: String,
     pub(crate) host: PathBuf,
-    pub(crate) metadata: fs::Metadata,
+    pub(crate) metadata: std::fs::Metadata,
 }
 
 impl Root {
@@ -274,7 +275,7 @@ impl Root {
     }
 
     /// What is at `path` (not following a final symlink), if anything.
-    pub(crate) fn metadata(&self, path: &RelPath) -> Result<Option<fs::Metadata>, RootError> {
+    pub(crate) fn metadata(&self, path: &RelPath) -> Result<Option<std::fs::Metadata>, RootError> {
         let host = self.host_path(path)?;
         match fs::symlink_metadata(&host) {
             Ok(metadata) => Ok(Some(metadata)),
@@ -295,7 +296,7 @@ impl Root {
         match fs::symlink_metadata(&host) {
             Ok(metadata) if metadata.is_dir() => {
                 if force_mode && metadata.permissions().mode() & 0o7777 != mode {
-                    fs::set_permissions(&host, fs::Permissions::from_mode(mode))
+                    fs::set_permissions(&host, std::fs::Permissions::from_mode(mode))
                         .map_err(self.io("set the mode of", path))?;
                 }
                 return Ok(());
@@ -303,12 +304,16 @@ impl Root {
             Ok(_) => self.remove(path)?,
             Err(_) => {}
         }
-        fs::DirBuilder::new()
+        #[expect(
+            clippy::disallowed_types,
+            reason = "mkdir with its mode, so the directory is never more open than asked; the error is given its path here"
+        )]
+        std::fs::DirBuilder::new()
             .mode(mode)
             .create(&host)
             .map_err(self.io("create the directory", path))?;
         // mkdir applies the umask and drops setgid; say the mode again.
-        fs::set_permissions(&host, fs::Permissions::from_mode(mode))
+        fs::set_permissions(&host, std::fs::Permissions::from_mode(mode))
             .map_err(self.io("set the mode of", path))
     }
 
@@ -339,7 +344,7 @@ impl Root {
         };
         let size = io::copy(content, &mut hashing).map_err(self.io("write", path))?;
         let sha256 = hex(&hashing.hasher.finalize());
-        file.set_permissions(fs::Permissions::from_mode(mode))
+        file.set_permissions(std::fs::Permissions::from_mode(mode))
             .map_err(self.io("set the mode of", path))?;
         Ok(Written { size, sha256 })
     }

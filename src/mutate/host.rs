@@ -2,9 +2,9 @@
 //! and written, how symlinks are followed (inside the root, each hop checked again), and how a
 //! write replaces a file whole, so a failure never leaves half a file.
 
+use fs_err as fs;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
 use std::io::{self, Read as _, Write as _};
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 
@@ -288,7 +288,7 @@ fn replace_file(host: &std::path::Path, data: &[u8], mode: u32) -> io::Result<Wr
             .create_new(true)
             .open(&temporary)?;
         file.write_all(data)?;
-        file.set_permissions(fs::Permissions::from_mode(mode))?;
+        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
         file.sync_data()?;
         fs::rename(&temporary, host)
     })();

@@ -28,7 +28,7 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, ReleaseErrors> {
         })],
     };
     let chisel_yaml = dir.join("chisel.yaml");
-    let bytes = std::fs::read(&chisel_yaml)
+    let bytes = fs_err::read(&chisel_yaml)
         .map_err(|error| fail("release definition", &chisel_yaml, &error))?;
     let mut files = vec![SourceFile {
         path: "chisel.yaml".to_owned(),
@@ -37,14 +37,14 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, ReleaseErrors> {
     let slices = dir.join("slices");
     let mut pending = vec![(slices.clone(), "slices".to_owned())];
     while let Some((directory, relative)) = pending.pop() {
-        let entries = std::fs::read_dir(&directory)
+        let entries = fs_err::read_dir(&directory)
             .map_err(|error| fail("slices directory", &directory, &error))?;
         let mut names = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|error| fail("slices directory", &directory, &error))?;
             names.push(entry);
         }
-        names.sort_by_key(std::fs::DirEntry::file_name);
+        names.sort_by_key(fs_err::DirEntry::file_name);
         for entry in names.into_iter().rev() {
             let name = entry.file_name().to_string_lossy().into_owned();
             let path = entry.path();
@@ -55,7 +55,7 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, ReleaseErrors> {
             if file_type.is_dir() {
                 pending.push((path, child));
             } else if name.ends_with(".yaml") {
-                let bytes = std::fs::read(&path)
+                let bytes = fs_err::read(&path)
                     .map_err(|error| fail("slice definitions", &path, &error))?;
                 files.push(SourceFile {
                     path: child,

@@ -105,8 +105,8 @@ fn not_a_copy(shared: &Path, release: &str, branch: &str, at_least: usize) {
 
     for (name, theirs) in pairs {
         let what = format!("{release}/{name}");
-        let ours = std::fs::read_to_string(ours.join(&name)).expect("cannot read our file");
-        let theirs = std::fs::read_to_string(&theirs).expect("cannot read the corpus file");
+        let ours = fs_err::read_to_string(ours.join(&name)).expect("cannot read our file");
+        let theirs = fs_err::read_to_string(&theirs).expect("cannot read the corpus file");
 
         assert_ne!(ours, theirs, "{what} is byte-identical to the corpus's");
         assert_ne!(

@@ -173,7 +173,7 @@ fn assert_complete(root: &Path, bundled: &Bundled, arch: &str, what: &str) {
 
 /// Says why a check is skipped, on stderr where the test harness shows it.
 fn skip(why: &str) {
-    #[allow(clippy::print_stderr)]
+    #[expect(clippy::print_stderr, reason = "a skipped check says why")]
     {
         eprintln!("skipping: {why}");
     }
@@ -292,7 +292,7 @@ fn covers_every_package(shared: &Path, bundled: &Bundled, expected: usize) {
     let mut pool = BTreeSet::new();
     let mut pending = vec![shared.join("fixtures").join(bundled.mirror)];
     while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).expect("cannot read the mirror") {
+        for entry in fs_err::read_dir(&dir).expect("cannot read the mirror") {
             let path = entry.expect("a mirror entry").path();
             let name = path.file_name().and_then(|name| name.to_str());
             if path.is_dir() {
@@ -323,7 +323,7 @@ fn covers_every_package(shared: &Path, bundled: &Bundled, expected: usize) {
 
 /// The names of the entries of `dir`, sorted.
 pub(crate) fn file_names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
+    let mut names: Vec<String> = fs_err::read_dir(dir)
         .unwrap_or_else(|error| panic!("cannot read {}: {error}", dir.display()))
         .map(|entry| entry.expect("a directory entry").file_name())
         .map(|name| name.to_string_lossy().into_owned())
@@ -541,7 +541,7 @@ fn cut_every_slice(shared: &Path, dir: &TestDir, bundled: &Bundled, arch: &str) 
     let root = dir.path().join(format!("{}-{arch}", bundled.name));
     mirror.cut(arch, &root, &cache, &slices).success();
     assert_complete(&root, bundled, arch, "every slice");
-    let wall = std::fs::read(root.join("var/lib/chisel/manifest.wall")).expect("the manifest");
+    let wall = fs_err::read(root.join("var/lib/chisel/manifest.wall")).expect("the manifest");
     let wall = String::from_utf8(zstd::decode_all(wall.as_slice()).expect("zstd")).expect("UTF-8");
     let listed: Vec<&str> = wall
         .lines()
@@ -558,7 +558,7 @@ fn cut_every_slice(shared: &Path, dir: &TestDir, bundled: &Bundled, arch: &str) 
 
 /// The sha256 of a file of the root, as hex.
 fn sha256_hex(path: &Path) -> String {
-    let bytes = std::fs::read(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    let bytes = fs_err::read(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
     Sha256::digest(&bytes)
         .iter()
         .map(|byte| format!("{byte:02x}"))
@@ -571,7 +571,7 @@ fn sha256_hex(path: &Path) -> String {
 #[track_caller]
 fn assert_reference_bundle(shared: &Path, root: &Path, reference: &str) {
     let digest = sha256_hex(&root.join("etc/ssl/certs/ca-certificates.crt"));
-    let listing = std::fs::read_to_string(shared.join("fixtures/expected").join(reference))
+    let listing = fs_err::read_to_string(shared.join("fixtures/expected").join(reference))
         .unwrap_or_else(|error| panic!("cannot read expected/{reference}: {error}"));
     let line_end = format!(" {digest} /etc/ssl/certs/ca-certificates.crt");
     assert!(
@@ -699,7 +699,7 @@ fn every_slice_of_debian_13_cuts_together_and_works_on_amd64_and_arm64() {
         let dir = TestDir::new();
         for arch in TRIXIE.arches {
             let root = cut_every_slice(&shared, &dir, &TRIXIE, arch);
-            let os_release = std::fs::read_to_string(root.join("usr/lib/os-release"))
+            let os_release = fs_err::read_to_string(root.join("usr/lib/os-release"))
                 .expect("os-release");
             assert!(
                 os_release.contains("\nID=debian\n") && os_release.contains("\nVERSION_ID=\"13\"\n"),

@@ -118,7 +118,7 @@ fn info_matches_the_reference_on_every_corpus_branch() {
         for branch in BRANCHES {
             let release = shared.join("corpus/chisel-releases").join(branch);
             // In the byte order of the file names, as the reference was made.
-            let mut files: Vec<String> = std::fs::read_dir(release.join("slices"))
+            let mut files: Vec<String> = fs_err::read_dir(release.join("slices"))
                 .unwrap()
                 .map(|entry| entry.unwrap().file_name().into_string().unwrap())
                 .collect();
@@ -127,7 +127,7 @@ fn info_matches_the_reference_on_every_corpus_branch() {
             let mut args = vec!["info", "--release", release.to_str().unwrap()];
             args.extend(packages.iter().map(String::as_str));
             let run = kerf(&shared, &args);
-            let expected = std::fs::read_to_string(shared.join("fixtures/expected/info").join(format!("{branch}.yaml"))).unwrap();
+            let expected = fs_err::read_to_string(shared.join("fixtures/expected/info").join(format!("{branch}.yaml"))).unwrap();
             assert!(run.success() == expected, "{branch}: info output differs from the reference");
         }
     });
