@@ -14,7 +14,7 @@ use std::sync::{Mutex, PoisonError};
 
 use sha2::{Digest as _, Sha256};
 
-use crate::harness::{kerf, Run, StaticServer, TestDir};
+use crate::harness::{kerf, kerf_with, Run, StaticServer, TestDir};
 use crate::mutate_scripts::in_chroot;
 use crate::with_shared;
 
@@ -28,8 +28,8 @@ struct Bundled {
     archives: &'static [(&'static str, &'static str)],
     /// The architectures the fixture has packages for.
     arches: &'static [&'static str],
-    /// Further `cut` flags.
-    flags: &'static [&'static str],
+    /// The clock of its cuts (`KERF_NOW`), where the fixture's signed files expire.
+    now: Option<&'static str>,
     /// What `kerf lint` counts: packages, slices and paths.
     counts: (usize, usize, usize),
     /// One entry per `*_bins` slice of the release, in `find`'s order.
@@ -41,7 +41,7 @@ const NOBLE: Bundled = Bundled {
     mirror: "noble-mirror",
     archives: &[("ubuntu", "ubuntu/")],
     arches: &["amd64"],
-    flags: &[],
+    now: None,
     counts: (64, 150, 564),
     bins: &NOBLE_BINS,
 };
@@ -51,7 +51,7 @@ const RESOLUTE: Bundled = Bundled {
     mirror: "resolute-mirror",
     archives: &[("ubuntu", "ubuntu/")],
     arches: &["amd64"],
-    flags: &[],
+    now: None,
     counts: (74, 170, 582),
     bins: &RESOLUTE_BINS,
 };
@@ -64,14 +64,18 @@ const TRIXIE: Bundled = Bundled {
         ("debian-security", "debian-security/"),
     ],
     arches: &["amd64", "arm64"],
-    // Debian's pockets carry a Valid-Until a week after their Date; the fixture's are past
-    // from 2026-12-11, and these tests must not depend on the day they run.
-    flags: &["--ignore=release-dates"],
+    // Debian's pockets carry a Valid-Until a week after their Date: the fixture's updates and
+    // security pockets were signed on 2026-12-04 and expire on 2026-12-11. The cuts run on
+    // 2026-12-05 00:00 UTC, whatever the day the tests run.
+    now: Some(TRIXIE_VALID),
     counts: (8, 28, 109),
     bins: &TRIXIE_BINS,
 };
 
 const RELEASES: [&Bundled; 3] = [&TRIXIE, &NOBLE, &RESOLUTE];
+
+/// 2026-12-05 00:00 UTC: the trixie fixture's files are all valid.
+const TRIXIE_VALID: &str = "1796428800";
 
 /// A release's sources in this repository.
 pub(crate) fn release_dir(name: &str) -> PathBuf {
@@ -117,9 +121,14 @@ impl<'a> Mirror<'a> {
         for archive in &archives {
             args.extend(["--archive-url", archive]);
         }
-        args.extend_from_slice(self.bundled.flags);
         args.extend_from_slice(slices);
-        kerf(root.parent().unwrap(), &args)
+        let env: Vec<(&str, &str)> = self
+            .bundled
+            .now
+            .map(|now| ("KERF_NOW", now))
+            .into_iter()
+            .collect();
+        kerf_with(root.parent().unwrap(), &env, &args)
     }
 }
 
@@ -834,5 +843,38 @@ fn the_large_cut_of_ubuntu_24_04_works_in_a_chroot() {
             Vec::<String>::new()
         );
         assert_all_run(&root, "amd64", &LARGE_CHECKS);
+    });
+}
+
+/// A clock past a pocket's Valid-Until (2026-12-11 03:00 UTC: trixie-updates expired at 02:09,
+/// trixie-security still good until 03:54) gets an error that names the archive, the suite,
+/// the date and the way out; `--ignore=release-dates` then cuts from the same files.
+#[test]
+fn debian_13_refuses_an_expired_pocket_and_says_how_to_proceed() {
+    with_shared!(shared => {
+        let mirror = Mirror::serve(&shared, &TRIXIE);
+        let dir = TestDir::new();
+        let cache = dir.path().join("cache");
+        let url = mirror.server.url();
+        let cut = |root: &str, extra: &[&str]| {
+            let debian = format!("debian={url}debian/");
+            let security = format!("debian-security={url}debian-security/");
+            let mut args = vec![
+                "cut", "-q", "--release", "debian-13", "--arch", "amd64", "--root", root,
+                "--cache-dir", cache.to_str().unwrap(), "--archive-url", &debian,
+                "--archive-url", &security,
+            ];
+            args.extend_from_slice(extra);
+            args.push("openssl_bins");
+            kerf_with(dir.path(), &[("KERF_NOW", "1796958000")], &args)
+        };
+        cut("expired", &[]).fails_with(
+            1,
+            "error: archive \"debian\" suite trixie-updates: the InRelease file expired on \
+             Fri, 11 Dec 2026 02:09:32 UTC (its Valid-Until): the mirror is out of date, or \
+             replays an old file; cut anyway with --ignore=release-dates\n",
+        );
+        cut("ignored", &["--ignore=release-dates"]).success();
+        assert!(dir.path().join("ignored/usr/bin/openssl").is_file());
     });
 }
