@@ -26,13 +26,12 @@ fn impatient(env: &Env, server: &TestServer) -> CutOptions {
 /// Nothing in the cache but verified blobs: no temporary files, and no blob whose content
 /// does not hash to its name.
 fn assert_cache_clean(env: &Env) {
-    use sha2::{Digest as _, Sha256};
     for file in cache_files(&env.cache()) {
         assert!(!file.contains(".tmp"), "a temporary file is left: {file}");
         if let Some(name) = file.strip_prefix("sha256-v1/") {
             let hex = name.rsplit('/').next().unwrap_or_default();
             let bytes = fs_err::read(env.cache().join(&file)).expect("cached file");
-            let actual = crate::extract::root::hex(&Sha256::digest(&bytes));
+            let actual = crate::digest::sha256_hex(&bytes);
             assert_eq!(actual, hex, "{file} does not hash to its name");
         }
     }

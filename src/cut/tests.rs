@@ -12,8 +12,6 @@ use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sha2::{Digest as _, Sha256};
-
 use super::{cut, CutError, CutOptions, CutSummary};
 use crate::archive::archives::ArchiveSettings;
 use crate::deb::testdeb::{build_deb, Compression, TestEntry};
@@ -494,7 +492,7 @@ pub(super) fn cut_err(release: &Release, slices: &[&str], options: &CutOptions) 
 }
 
 pub(super) fn sha(data: &[u8]) -> String {
-    crate::extract::root::hex(&Sha256::digest(data))
+    crate::digest::sha256_hex(data)
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {

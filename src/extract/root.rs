@@ -5,11 +5,19 @@
 //! the root. So base-files' `/lib -> usr/lib` works as on a real system, while a link that
 //! points at `/etc` or `../../..` can never lead a write out of the root (chisel follows such
 //! links on the host).
+//!
+//! std's filesystem calls are used here, not fs-err's: every error is given the in-root path
+//! by [`Root`] itself, and the host path fs-err would add only repeats it, in a form the user
+//! did not write.
+#![expect(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "errors here name the in-root path themselves (see the module doc)"
+)]
 
-use fs_err as fs;
-use fs_err::os::unix::fs::symlink;
+use std::fs;
 use std::io::{self, Read};
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{symlink, DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// How many symlinks one resolution may follow, as the kernel's limit.
@@ -304,10 +312,6 @@ impl Root {
             Ok(_) => self.remove(path)?,
             Err(_) => {}
         }
-        #[expect(
-            clippy::disallowed_types,
-            reason = "mkdir with its mode, so the directory is never more open than asked; the error is given its path here"
-        )]
         std::fs::DirBuilder::new()
             .mode(mode)
             .create(&host)
@@ -338,12 +342,9 @@ impl Root {
             .truncate(true)
             .open(&host)
             .map_err(self.io("create the file", path))?;
-        let mut hashing = HashingWriter {
-            inner: &mut file,
-            hasher: Sha256::new(),
-        };
+        let mut hashing = HashingWriter::new(&mut file, Hasher::new(&[Algorithm::Sha256]));
         let size = io::copy(content, &mut hashing).map_err(self.io("write", path))?;
-        let sha256 = hex(&hashing.hasher.finalize());
+        let sha256 = hashing.finish().1.sha256_hex().expect("asked for SHA-256");
         file.set_permissions(std::fs::Permissions::from_mode(mode))
             .map_err(self.io("set the mode of", path))?;
         Ok(Written { size, sha256 })
@@ -387,41 +388,13 @@ impl Root {
 
 use std::os::unix::fs::MetadataExt as _;
 
-use sha2::{Digest as _, Sha256};
+use crate::digest::{Algorithm, Hasher, HashingWriter};
 
 /// The size and SHA-256 (lowercase hex) of a file kerf wrote.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Written {
     pub(crate) size: u64,
     pub(crate) sha256: String,
-}
-
-/// Hashes what passes through, so a file is hashed as it is written rather than read again.
-struct HashingWriter<'a, W: io::Write> {
-    inner: &'a mut W,
-    hasher: Sha256,
-}
-
-impl<W: io::Write> io::Write for HashingWriter<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let written = self.inner.write(buf)?;
-        self.hasher.update(&buf[..written]);
-        Ok(written)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, byte| {
-            let _ = write!(out, "{byte:02x}");
-            out
-        })
 }
 
 #[cfg(test)]

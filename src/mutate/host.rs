@@ -8,10 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read as _, Write as _};
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 
-use sha2::{Digest as _, Sha256};
-
 use super::ContentHost;
-use crate::extract::root::{hex, RelPath, Root};
+use crate::digest::sha256_hex;
+use crate::extract::root::{RelPath, Root};
 
 /// Symlink hops followed for one call before giving up, as the kernel does.
 const MAX_HOPS: usize = 40;
@@ -298,6 +297,6 @@ fn replace_file(host: &std::path::Path, data: &[u8], mode: u32) -> io::Result<Wr
     result?;
     Ok(Written {
         size: data.len() as u64,
-        sha256: hex(&Sha256::digest(data)),
+        sha256: sha256_hex(data),
     })
 }

@@ -96,8 +96,7 @@ fn fails(host: &RootHost, source: &str) -> String {
 }
 
 fn sha(text: &str) -> String {
-    use sha2::{Digest as _, Sha256};
-    crate::extract::root::hex(&Sha256::digest(text.as_bytes()))
+    crate::digest::sha256_hex(text.as_bytes())
 }
 
 #[test]

@@ -93,23 +93,19 @@ pub enum Checks {
 /// A digest of the release's files (names and contents) and of this kerf's version, under which
 /// a caller may remember that the release passed every check.
 pub fn fingerprint(files: &[SourceFile]) -> String {
-    use sha2::{Digest as _, Sha256};
-    let mut hasher = Sha256::new();
+    use crate::digest::{Algorithm, Hasher};
+    let mut hasher = Hasher::new(&[Algorithm::Sha256]);
     hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
     let mut sorted: Vec<&SourceFile> = files.iter().collect();
     sorted.sort_by(|a, b| a.path.cmp(&b.path));
     for file in sorted {
         // Lengths first, so that no two different file sets hash the same stream.
-        hasher.update((file.path.len() as u64).to_le_bytes());
+        hasher.update(&(file.path.len() as u64).to_le_bytes());
         hasher.update(file.path.as_bytes());
-        hasher.update((file.bytes.len() as u64).to_le_bytes());
+        hasher.update(&(file.bytes.len() as u64).to_le_bytes());
         hasher.update(&file.bytes);
     }
-    hasher
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hasher.finish().sha256_hex().expect("asked for SHA-256")
 }
 
 /// Parses a release from its files, running the given checks.
