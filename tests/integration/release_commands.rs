@@ -80,7 +80,7 @@ fn unknown_release_names_what_was_tried() {
     let run = kerf(dir.path(), &["lint", "--release", "nosuch-1.0"]);
     run.fails_with(
         1,
-        "error: unknown release \"nosuch-1.0\": it is not a directory, nor a release bundled into kerf (bundled: ubuntu-24.04)\n",
+        "error: unknown release \"nosuch-1.0\": it is not a directory, nor a release bundled into kerf (bundled: debian-13, ubuntu-24.04, ubuntu-26.04)\n",
     );
     let run = kerf(dir.path(), &["lint", "--release", "./missing"]);
     assert_eq!(run.status, 1);
