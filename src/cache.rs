@@ -150,7 +150,7 @@ impl CacheKey<'_> {
                 component,
                 arch,
             } => format!(
-                "packages-v1-{}",
+                "packages-v2-{}",
                 sha256_hex(format!("{inrelease} {component} {arch}").as_bytes())
             ),
             CacheKey::CheckedRelease { fingerprint } => format!("release-checked-{fingerprint}"),

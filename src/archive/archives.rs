@@ -19,7 +19,7 @@ use crate::digest::{Algorithm, Digest, Hasher, HashingReader};
 use crate::openpgp::{verify_clearsigned, PublicKey};
 use crate::release::{Arch, Archive, Pro, Release};
 use crate::report::Reporter;
-use crate::transport::http::{BasicAuth, FetchOptions, Fetcher};
+use crate::transport::http::{BasicAuth, FetchError, FetchOptions, Fetcher};
 
 /// The largest InRelease file accepted (Ubuntu's are about 100 KiB).
 const MAX_INRELEASE_BYTES: u64 = 64 << 20;
@@ -74,6 +74,14 @@ impl VerifiedDeb {
         self.file.rewind()?;
         Ok(BufReader::new(&mut self.file))
     }
+}
+
+/// How a Packages index is stored on the archive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum IndexCompression {
+    Gzip,
+    Xz,
+    None,
 }
 
 /// The Basic auth of each opened Pro archive, by archive name. Plain archives have none, so no
@@ -158,13 +166,7 @@ impl<'a> Archives<'a> {
     /// is handed out: a cached file that rotted or was altered since it was stored is dropped
     /// and fetched again, so nothing unverified reaches a root.
     pub(crate) fn fetch(&self, package: &ChosenPackage) -> Result<VerifiedDeb, ArchiveError> {
-        let digest =
-            Digest::from_hex(Algorithm::Sha256, &package.info.sha256).map_err(|source| {
-                ArchiveError::BadDigest {
-                    url: package.url.clone(),
-                    source,
-                }
-            })?;
+        let digest = package.info.digest;
         let size = Some(package.info.size);
         if let Some(path) = self.cache.get(&digest, size, Verify::Size) {
             let opened = self.open_verified(&path, &digest)?;
@@ -498,32 +500,47 @@ impl<'a> Archives<'a> {
             }
         }
         let plain_path = format!("{component}/binary-{arch}/Packages");
-        let gz_path = format!("{plain_path}.gz");
-        let missing = |path: &str| ArchiveError::Suite {
+        // The smallest form the suite lists: Debian's pockets publish `.xz` only, a flat
+        // archive may publish the plain file only.
+        let (path, compression, signed) = [
+            (".gz", IndexCompression::Gzip),
+            (".xz", IndexCompression::Xz),
+            ("", IndexCompression::None),
+        ]
+        .into_iter()
+        .find_map(|(extension, compression)| {
+            let path = format!("{plain_path}{extension}");
+            let signed = info.files.get(&path)?.clone();
+            Some((path, compression, signed))
+        })
+        .ok_or_else(|| ArchiveError::Suite {
             archive: archive.name.clone(),
             suite: suite.to_owned(),
-            problem: format!("{path} is missing from the InRelease digests"),
-        };
-        let (gz_digest, gz_size) = info.sha256.get(&gz_path).ok_or_else(|| missing(&gz_path))?;
-        let (plain_digest, _) = info
-            .sha256
-            .get(&plain_path)
-            .ok_or_else(|| missing(&plain_path))?;
-        let url = format!("{base}dists/{suite}/{gz_path}");
-        let bad_digest = |source| ArchiveError::BadDigest {
-            url: url.clone(),
-            source,
-        };
-        let gz_digest = Digest::from_hex(Algorithm::Sha256, gz_digest).map_err(bad_digest)?;
+            problem: format!(
+                "none of {plain_path}.gz, {plain_path}.xz or {plain_path} is in the InRelease digests"
+            ),
+        })?;
+        let url = format!("{base}dists/{suite}/{path}");
+        // By hash first: that file cannot change under us while the archive publishes the next
+        // index; the plain path is the fallback for a mirror that lacks it.
+        let mut urls = Vec::with_capacity(2);
+        if info.by_hash {
+            urls.push(format!(
+                "{base}dists/{suite}/{component}/binary-{arch}/by-hash/{}/{}",
+                signed.digest.algorithm().field(),
+                signed.digest
+            ));
+        }
+        urls.push(url.clone());
         self.reporter.step(&format!(
             "Fetching index for {} {} {suite} {component} component...",
             archive.name, archive.version
         ));
-        let blob = self.fetch_blob(
-            &url,
-            &gz_digest,
-            Some(*gz_size),
-            &format!("{suite}/{gz_path}"),
+        let blob = self.fetch_blob_from(
+            &urls,
+            &signed.digest,
+            Some(signed.size),
+            &format!("{suite}/{path}"),
             auth,
         )?;
 
@@ -531,29 +548,57 @@ impl<'a> Archives<'a> {
             path: blob.clone(),
             reason: error.to_string(),
         };
-        let file = fs_err::File::open(&blob).map_err(cached_error)?;
-        let mut hashing = HashingReader::new(
-            flate2::read::GzDecoder::new(BufReader::new(file)),
-            Hasher::new(&[Algorithm::Sha256]),
-        );
+        let file = BufReader::new(fs_err::File::open(&blob).map_err(cached_error)?);
+        let decompressed: Box<dyn std::io::Read> = match compression {
+            IndexCompression::Gzip => Box::new(flate2::read::GzDecoder::new(file)),
+            IndexCompression::Xz => Box::new(liblzma::read::XzDecoder::new(file)),
+            IndexCompression::None => Box::new(file),
+        };
+        // The decompressed index is checked too, when the suite signs it: a compressor bug or
+        // a crafted stream that decompresses differently is caught, not parsed into the cut.
+        let plain = info
+            .files
+            .get(&plain_path)
+            .filter(|_| compression != IndexCompression::None);
+        let algorithm = plain.map_or(Algorithm::Sha256, |plain| plain.digest.algorithm());
+        let mut hashing = HashingReader::new(decompressed, Hasher::new(&[algorithm]));
         let index = PackageIndex::read(BufReader::new(&mut hashing), &url).map_err(index_error)?;
         std::io::copy(&mut hashing, &mut std::io::sink()).map_err(cached_error)?;
-        let actual = hashing
-            .finish()
-            .get(Algorithm::Sha256)
-            .expect("asked for SHA-256")
-            .to_string();
-        if actual != *plain_digest {
+        let actual = hashing.finish().get(algorithm).expect("asked for it");
+        if let Some(plain) = plain.filter(|plain| plain.digest != actual) {
             return Err(ArchiveError::IndexDigest {
                 archive: archive.name.clone(),
                 url,
-                algorithm: Algorithm::Sha256.name(),
-                expected: plain_digest.clone(),
-                actual,
+                algorithm: algorithm.name(),
+                expected: plain.digest.to_string(),
+                actual: actual.to_string(),
             });
         }
         self.cache.put_keyed(&key, index.as_bytes())?;
         Ok(index)
+    }
+
+    /// Like [`Archives::fetch_blob`], trying each of `urls` in turn while the previous one is
+    /// not found (HTTP 404).
+    fn fetch_blob_from(
+        &self,
+        urls: &[String],
+        digest: &Digest,
+        size: Option<u64>,
+        name: &str,
+        auth: Option<&BasicAuth>,
+    ) -> Result<PathBuf, ArchiveError> {
+        let mut result = Err(ArchiveError::NoArchive);
+        for url in urls {
+            result = self.fetch_blob(url, digest, size, name, auth);
+            match &result {
+                Err(ArchiveError::Fetch(FetchError::NotFound { .. })) => {
+                    tracing::debug!("{url}: not found, trying the next place");
+                }
+                _ => break,
+            }
+        }
+        result
     }
 
     /// The blob with this digest from the cache, or downloaded into it, sending `auth` (the

@@ -6,7 +6,6 @@ use super::credentials::CredentialsError;
 use super::index::IndexError;
 use super::select::SelectPackageError;
 use crate::cache::CacheError;
-use crate::digest::DigestError;
 use crate::openpgp::VerifyError;
 use crate::transport::http::FetchError;
 
@@ -63,8 +62,6 @@ pub(crate) enum ArchiveError {
     NoArchive,
     #[error("cannot read the cached file {path}: {reason}")]
     CachedFile { path: PathBuf, reason: String },
-    #[error("{url}: the index gives an invalid digest: {source}")]
-    BadDigest { url: String, source: DigestError },
 }
 
 impl ArchiveError {
@@ -82,8 +79,7 @@ impl ArchiveError {
             | ArchiveError::Package(_)
             | ArchiveError::NotCached(_)
             | ArchiveError::Credentials { .. }
-            | ArchiveError::NoArchive
-            | ArchiveError::BadDigest { .. } => true,
+            | ArchiveError::NoArchive => true,
             ArchiveError::CachedFile { .. } => false,
         }
     }

@@ -770,7 +770,7 @@ fn a_basic_cut_gives_the_exact_tree() {
     let mut cached = vec![
         "index-v1/inrelease-*".to_owned(),
         "index-v1/inrelease-text-*".to_owned(),
-        "index-v1/packages-v1-*".to_owned(),
+        "index-v1/packages-v2-*".to_owned(),
         blob(&gz),
         blob(deb),
     ];
@@ -976,7 +976,7 @@ fn a_tampered_deb_is_refused_and_a_fixed_server_then_works() {
     let mut expected = vec![
         "index-v1/inrelease-*".to_owned(),
         "index-v1/inrelease-text-*".to_owned(),
-        "index-v1/packages-v1-*".to_owned(),
+        "index-v1/packages-v2-*".to_owned(),
         blob(&gz),
     ];
     expected.sort();
