@@ -371,7 +371,7 @@ impl<'a> Archives<'a> {
         let index_error = |source| ArchiveError::Index {
             archive: archive.name.clone(),
             suite: suite.to_owned(),
-            source,
+            source: Box::new(source),
         };
         self.reporter.step(&format!(
             "Fetching {} {} {suite} suite details...",
@@ -484,7 +484,7 @@ impl<'a> Archives<'a> {
         let index_error = |source| ArchiveError::Index {
             archive: archive.name.clone(),
             suite: suite.to_owned(),
-            source,
+            source: Box::new(source),
         };
         let key = CacheKey::ParsedPackages {
             inrelease: inrelease_digest,

@@ -41,7 +41,8 @@ pub(crate) enum ArchiveError {
     Index {
         archive: String,
         suite: String,
-        source: IndexError,
+        // Boxed: the largest of the causes, it would widen every archive result.
+        source: Box<IndexError>,
     },
     #[error("archive \"{archive}\" suite {suite}: {problem}")]
     Suite {
