@@ -285,6 +285,8 @@ fn run_scripts(
 }
 
 #[cfg(test)]
+mod archive_tests;
+#[cfg(test)]
 mod fault_tests;
 #[cfg(test)]
 mod format_tests;

@@ -507,6 +507,19 @@ Package: base-files\nVersion: 13ubuntu9\nArchitecture: amd64\nFilename: pool/mai
         assert!(
             ReleaseInfo::parse(&text("bookworm-updates", "bookworm-updates"), "bookworm").is_err()
         );
+        // Debian's pockets: either name matches, and a pocket never passes for its release.
+        assert!(ReleaseInfo::parse(
+            &text("stable-security", "trixie-security"),
+            "trixie-security"
+        )
+        .is_ok());
+        assert!(ReleaseInfo::parse(&text("stable", "trixie"), "stable").is_ok());
+        assert_eq!(
+            ReleaseInfo::parse(&text("stable-updates", "trixie-updates"), "trixie")
+                .unwrap_err()
+                .to_string(),
+            "the InRelease file is for suite \"stable-updates\", not \"trixie\" (a mirror serving the wrong file, or a replay)"
+        );
     }
 
     #[test]
