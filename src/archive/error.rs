@@ -59,6 +59,13 @@ pub(crate) enum ArchiveError {
         archive: String,
         source: CredentialsError,
     },
+    #[error("archive \"{archive}\" suite {suite}: not found where the release should be, nor in the other place:\n{}\ngive its URL with --archive-url {archive}=URL", tried.iter().map(|line| format!("- {line}")).collect::<Vec<_>>().join("\n"))]
+    Nowhere {
+        archive: String,
+        suite: String,
+        /// What each place said, in the order tried.
+        tried: Vec<String>,
+    },
     #[error("no archive could be opened: every archive of the release was skipped")]
     NoArchive,
     #[error("cannot read the cached file {path}: {reason}")]
@@ -80,6 +87,7 @@ impl ArchiveError {
             | ArchiveError::Package(_)
             | ArchiveError::NotCached(_)
             | ArchiveError::Credentials { .. }
+            | ArchiveError::Nowhere { .. }
             | ArchiveError::NoArchive => true,
             ArchiveError::CachedFile { .. } => false,
         }

@@ -167,3 +167,71 @@ fn an_inrelease_with_only_weak_digests_is_refused() {
         "archive \"ubuntu\" suite noble: the InRelease file of suite noble lists neither SHA512 nor SHA256 digests (MD5Sum and SHA1 are not trusted)"
     );
 }
+
+/// Options for a release that names no URL: Ubuntu's main archive and old-releases are these
+/// two servers.
+fn with_default_places(
+    env: &Env,
+    main: &crate::transport::http::testserver::TestServer,
+    old: &crate::transport::http::testserver::TestServer,
+) -> super::CutOptions {
+    let mut options = env.options(&[]);
+    options.archives.default_urls = crate::archive::select::DefaultUrls {
+        archive: main.url("/ubuntu/"),
+        ports: main.url("/ports/"),
+        old_releases: old.url("/ubuntu/"),
+    };
+    options
+}
+
+#[test]
+fn a_release_missing_where_its_dates_say_is_found_in_the_other_place_and_remembered() {
+    let (archive, release) = hello(TestArchive::new(&["noble"]));
+    let main = crate::transport::http::testserver::TestServer::builder()
+        .max_connections(100)
+        .start();
+    // old-releases serves the archive below /ubuntu/.
+    let old = archive
+        .files_under("/ubuntu")
+        .into_iter()
+        .fold(
+            crate::transport::http::testserver::TestServer::builder().max_connections(100),
+            |builder, (path, body)| builder.route(&path, Reply::Serve(body)),
+        )
+        .start();
+    let env = Env::new();
+    let options = with_default_places(&env, &main, &old);
+    cut_ok(&release, &HELLO_ALL, &options);
+    assert_tree(&env.root(), &hello_tree());
+    assert_eq!(main.hits("/ubuntu/dists/noble/InRelease"), 1);
+    assert_eq!(old.hits("/ubuntu/dists/noble/InRelease"), 1);
+
+    // The next cut asks old-releases first.
+    let again = super::CutOptions {
+        root: env.cache().with_file_name("again"),
+        ..options
+    };
+    cut_ok(&release, &HELLO_ALL, &again);
+    assert_eq!(main.hits("/ubuntu/dists/noble/InRelease"), 1);
+    assert_eq!(old.hits("/ubuntu/dists/noble/InRelease"), 2);
+}
+
+#[test]
+fn a_release_in_neither_place_names_both() {
+    let (_archive, release) = hello(TestArchive::new(&["noble"]));
+    let main = crate::transport::http::testserver::TestServer::builder().start();
+    let old = crate::transport::http::testserver::TestServer::builder().start();
+    let env = Env::new();
+    let options = with_default_places(&env, &main, &old);
+    assert_eq!(
+        cut_err(&release, &HELLO_ALL, &options),
+        format!(
+            "archive \"ubuntu\" suite noble: not found where the release should be, nor in the other place:\n\
+             - cannot fetch {}: not found (HTTP 404)\n\
+             - cannot fetch {}: not found (HTTP 404)\n\
+             give its URL with --archive-url ubuntu=URL",
+            main.url("/ubuntu/dists/noble/InRelease"),
+            old.url("/ubuntu/dists/noble/InRelease")
+        )
+    );
+}

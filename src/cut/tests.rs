@@ -359,6 +359,14 @@ impl TestArchive {
         files
     }
 
+    /// Every file of the archive by server path, below `prefix` (e.g. `/ubuntu`).
+    pub(super) fn files_under(&self, prefix: &str) -> BTreeMap<String, Vec<u8>> {
+        self.files()
+            .into_iter()
+            .map(|(path, body)| (format!("{prefix}{path}"), body))
+            .collect()
+    }
+
     /// A server for the archive, not started yet: add routes to override files, then `start()`.
     pub(super) fn server(&self) -> Builder {
         self.files().into_iter().fold(
@@ -519,6 +527,7 @@ impl Env {
                 auth_dir: self.path.join("auth.conf.d"),
                 ignore_release_dates: false,
                 now: crate::clock::Timestamp::now(),
+                default_urls: crate::archive::select::DefaultUrls::ubuntu(),
             },
             ignore: std::collections::BTreeSet::new(),
             scripts: crate::mutate::child::Runner::InProcess,
