@@ -128,6 +128,9 @@ pub(crate) enum CacheKey<'a> {
     },
     /// A release whose exact files passed every release-wide check.
     CheckedRelease { fingerprint: &'a str },
+    /// Where Ubuntu's public archive answered for a release version whose expected place is
+    /// `expected` (the main archive, or old-releases past its end of life).
+    ArchiveHome { expected: &'a str, version: &'a str },
 }
 
 impl CacheKey<'_> {
@@ -150,10 +153,14 @@ impl CacheKey<'_> {
                 component,
                 arch,
             } => format!(
-                "packages-v1-{}",
+                "packages-v2-{}",
                 sha256_hex(format!("{inrelease} {component} {arch}").as_bytes())
             ),
             CacheKey::CheckedRelease { fingerprint } => format!("release-checked-{fingerprint}"),
+            CacheKey::ArchiveHome { expected, version } => format!(
+                "archive-home-v1-{}",
+                sha256_hex(format!("{expected} {version}").as_bytes())
+            ),
         }
     }
 }

@@ -156,10 +156,7 @@ pub(crate) fn cut(
             package.info.name
         ));
         let plan = PackagePlan::new(&selection, &package.info.name);
-        in_manifest.push(ManifestPackage {
-            sha256: deb.sha256.clone(),
-            ..ManifestPackage::from(package)
-        });
+        in_manifest.push(ManifestPackage::new(package, deb.sha256.clone()));
         extract_from_deb(package, &plan, &root, deb, &mut installed)?;
         Ok(())
     })?;
@@ -287,6 +284,8 @@ fn run_scripts(
     Ok(())
 }
 
+#[cfg(test)]
+mod archive_tests;
 #[cfg(test)]
 mod fault_tests;
 #[cfg(test)]

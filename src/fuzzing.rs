@@ -480,7 +480,7 @@ mod tests {
             .expect("a signed seed");
         let verified = verify_clearsigned(&signed, &[&fuzz_key().0]).expect("the seed verifies");
         let info = ReleaseInfo::parse(verified.text(), SUITE).expect("the body parses");
-        assert_eq!(info.sha256.len(), 1);
+        assert_eq!(info.files.len(), 1);
     }
 
     /// A tar entry with its name exactly as given (the tar crate's own setters drop `./`).

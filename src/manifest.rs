@@ -171,13 +171,14 @@ fn hard_link_groups(root: &Root, installed: &BTreeMap<String, Installed>) -> BTr
     numbers
 }
 
-/// A package that went into a root, as the manifest lists it.
-impl From<&ChosenPackage> for ManifestPackage {
-    fn from(package: &ChosenPackage) -> ManifestPackage {
+impl ManifestPackage {
+    /// A package that went into a root, with the SHA-256 of its `.deb` (which the archive
+    /// may not sign: kerf computes it while it verifies the file).
+    pub(crate) fn new(package: &ChosenPackage, sha256: String) -> ManifestPackage {
         ManifestPackage {
             name: package.info.name.clone(),
             version: package.info.version.clone(),
-            sha256: package.info.sha256.clone(),
+            sha256,
             arch: package.info.arch.clone(),
         }
     }

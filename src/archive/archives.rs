@@ -8,18 +8,19 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufReader, Seek as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use super::credentials::{find_credentials, CredentialsError};
 use super::error::ArchiveError;
 use super::index::{PackageIndex, ReleaseInfo};
-use super::select::{choose, default_base_url, ChosenPackage, OpenedArchive};
+use super::select::{choose, ChosenPackage, DefaultUrls, OpenedArchive};
 use crate::cache::{Cache, CacheKey, InsertError, Verify};
 use crate::clock::Timestamp;
 use crate::digest::{Algorithm, Digest, Hasher, HashingReader};
 use crate::openpgp::{verify_clearsigned, PublicKey};
 use crate::release::{Arch, Archive, Pro, Release};
 use crate::report::Reporter;
-use crate::transport::http::{BasicAuth, FetchOptions, Fetcher};
+use crate::transport::http::{BasicAuth, FetchError, FetchOptions, Fetcher};
 
 /// The largest InRelease file accepted (Ubuntu's are about 100 KiB).
 const MAX_INRELEASE_BYTES: u64 = 64 << 20;
@@ -45,6 +46,8 @@ pub(crate) struct ArchiveSettings {
     pub(crate) ignore_release_dates: bool,
     /// The moment every date is judged at.
     pub(crate) now: Timestamp,
+    /// Where Ubuntu's public archive lives, for archives no URL is given for.
+    pub(crate) default_urls: DefaultUrls,
 }
 
 /// Which archives to open.
@@ -76,6 +79,25 @@ impl VerifiedDeb {
     }
 }
 
+/// Whether a failure means the file is not at that place (so another place may have it).
+fn is_elsewhere(error: &ArchiveError) -> bool {
+    match error {
+        ArchiveError::Fetch(FetchError::NotFound { .. }) | ArchiveError::NotCached(_) => true,
+        ArchiveError::Fetch(FetchError::Transport { problem, .. }) => {
+            *problem == crate::transport::http::Problem::HostNotFound
+        }
+        _ => false,
+    }
+}
+
+/// How a Packages index is stored on the archive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum IndexCompression {
+    Gzip,
+    Xz,
+    None,
+}
+
 /// The Basic auth of each opened Pro archive, by archive name. Plain archives have none, so no
 /// request to them ever carries credentials.
 type ArchiveCredentials = BTreeMap<String, BasicAuth>;
@@ -92,6 +114,8 @@ pub(crate) struct Archives<'a> {
     fetcher: Fetcher,
     opened: Vec<OpenedArchive>,
     credentials: ArchiveCredentials,
+    /// Archive name → the base URL that answered for it, when it was not given.
+    homes: Mutex<BTreeMap<String, String>>,
     downloaded: AtomicU64,
 }
 
@@ -117,6 +141,7 @@ impl<'a> Archives<'a> {
             fetcher,
             opened: Vec::new(),
             credentials: ArchiveCredentials::new(),
+            homes: Mutex::new(BTreeMap::new()),
             downloaded: AtomicU64::new(0),
         };
         let pinned: BTreeSet<&str> = match wanted {
@@ -158,13 +183,7 @@ impl<'a> Archives<'a> {
     /// is handed out: a cached file that rotted or was altered since it was stored is dropped
     /// and fetched again, so nothing unverified reaches a root.
     pub(crate) fn fetch(&self, package: &ChosenPackage) -> Result<VerifiedDeb, ArchiveError> {
-        let digest =
-            Digest::from_hex(Algorithm::Sha256, &package.info.sha256).map_err(|source| {
-                ArchiveError::BadDigest {
-                    url: package.url.clone(),
-                    source,
-                }
-            })?;
+        let digest = package.info.digest;
         let size = Some(package.info.size);
         if let Some(path) = self.cache.get(&digest, size, Verify::Size) {
             let opened = self.open_verified(&path, &digest)?;
@@ -268,20 +287,129 @@ impl<'a> Archives<'a> {
         }))
     }
 
+    /// The archive's base URL: the one the command line or the release gives, else the one
+    /// that answered for it in this run, else the default place.
     fn base_url(&self, archive: &Archive) -> String {
+        if let Some(given) = self.given_url(archive) {
+            return given;
+        }
+        if let Some(home) = self.homes.lock().expect("homes lock").get(&archive.name) {
+            return home.clone();
+        }
+        self.settings
+            .default_urls
+            .base_for(archive, self.settings.arch, self.past_end_of_life())
+    }
+
+    /// The URL the command line or the release gives for the archive, ending in `/`.
+    fn given_url(&self, archive: &Archive) -> Option<String> {
         let url = self
             .settings
             .archive_urls
             .get(&archive.name)
             .cloned()
-            .or_else(|| archive.url.clone())
-            .unwrap_or_else(|| {
-                default_base_url(archive, self.settings.arch, self.past_end_of_life())
-            });
-        if url.ends_with('/') {
+            .or_else(|| archive.url.clone())?;
+        Some(if url.ends_with('/') {
             url
         } else {
             format!("{url}/")
+        })
+    }
+
+    /// Where to look for the archive, in order: a given URL alone; for Ubuntu's public archive,
+    /// the place that answered last time or the one its end-of-life date says, then the other
+    /// (releases stay on the main archive for a while after their end of life).
+    fn candidate_bases(&self, archive: &Archive) -> Vec<String> {
+        if let Some(given) = self.given_url(archive) {
+            return vec![given];
+        }
+        let defaults = &self.settings.default_urls;
+        let (arch, old) = (self.settings.arch, self.past_end_of_life());
+        let expected = defaults.base_for(archive, arch, old);
+        let mut bases = vec![expected.clone()];
+        bases.extend(defaults.other_base(archive, arch, old));
+        let remembered = self
+            .cache
+            .get_keyed(&CacheKey::ArchiveHome {
+                expected: &expected,
+                version: &archive.version,
+            })
+            .ok()
+            .flatten()
+            .and_then(|bytes| String::from_utf8(bytes).ok());
+        if let Some(at) = remembered.and_then(|home| bases.iter().position(|base| *base == home)) {
+            bases.swap(0, at);
+        }
+        bases
+    }
+
+    /// The InRelease file of `suite` and the base URL it came from: the first candidate that
+    /// has it (from the cache when offline). Only a place that does not have it (404, or a
+    /// host that does not resolve) makes kerf try the next; any other failure stops.
+    fn find_inrelease(
+        &self,
+        archive: &Archive,
+        suite: &str,
+        auth: Option<&BasicAuth>,
+    ) -> Result<(String, Vec<u8>), ArchiveError> {
+        let bases = self.candidate_bases(archive);
+        let mut misses = Vec::new();
+        for base in &bases {
+            let url = format!("{base}dists/{suite}/InRelease");
+            let found = if self.settings.offline {
+                self.cache
+                    .get_keyed(&CacheKey::InRelease { url: &url })?
+                    .ok_or_else(|| ArchiveError::NotCached(url.clone()))
+            } else {
+                tracing::debug!("GET {url}");
+                self.fetcher
+                    .get_bytes(&url, auth, MAX_INRELEASE_BYTES)
+                    .map_err(ArchiveError::from)
+            };
+            match found {
+                Ok(bytes) => {
+                    if !self.settings.offline {
+                        self.downloaded
+                            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                    }
+                    return Ok((base.clone(), bytes));
+                }
+                Err(error) if bases.len() > 1 && is_elsewhere(&error) => {
+                    misses.push(error.to_string());
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Err(ArchiveError::Nowhere {
+            archive: archive.name.clone(),
+            suite: suite.to_owned(),
+            tried: misses,
+        })
+    }
+
+    /// Remembers where the archive answered, for the rest of this run and for the next ones.
+    fn remember_home(&self, archive: &Archive, base: &str) {
+        if self.given_url(archive).is_some() {
+            return;
+        }
+        self.homes
+            .lock()
+            .expect("homes lock")
+            .insert(archive.name.clone(), base.to_owned());
+        let expected = self.settings.default_urls.base_for(
+            archive,
+            self.settings.arch,
+            self.past_end_of_life(),
+        );
+        let key = CacheKey::ArchiveHome {
+            expected: &expected,
+            version: &archive.version,
+        };
+        if let Err(error) = self.cache.put_keyed(&key, base.as_bytes()) {
+            tracing::debug!(
+                "cannot remember where archive {} answered: {error}",
+                archive.name
+            );
         }
     }
 
@@ -364,29 +492,18 @@ impl<'a> Archives<'a> {
         suite: &str,
         auth: Option<&BasicAuth>,
     ) -> Result<SuiteIndexes, ArchiveError> {
-        let base = self.base_url(archive);
-        let url = format!("{base}dists/{suite}/InRelease");
         let index_error = |source| ArchiveError::Index {
             archive: archive.name.clone(),
             suite: suite.to_owned(),
-            source,
+            source: Box::new(source),
         };
         self.reporter.step(&format!(
             "Fetching {} {} {suite} suite details...",
             archive.name, archive.version
         ));
+        let (base, bytes) = self.find_inrelease(archive, suite, auth)?;
+        let url = format!("{base}dists/{suite}/InRelease");
         let stored = CacheKey::InRelease { url: &url };
-        let bytes = if self.settings.offline {
-            self.cache
-                .get_keyed(&stored)?
-                .ok_or_else(|| ArchiveError::NotCached(url.clone()))?
-        } else {
-            tracing::debug!("GET {url}");
-            let bytes = self.fetcher.get_bytes(&url, auth, MAX_INRELEASE_BYTES)?;
-            self.downloaded
-                .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-            bytes
-        };
 
         let inrelease_digest = Digest::sha256(&bytes);
         let text = self.verified_text(archive, &url, &bytes, &inrelease_digest)?;
@@ -399,6 +516,7 @@ impl<'a> Archives<'a> {
             info.check_dates(self.settings.now.unix())
                 .map_err(index_error)?;
         }
+        self.remember_home(archive, &base);
         let arch = self.settings.arch.as_str();
         if !info.architectures.is_empty() && !info.architectures.iter().any(|listed| listed == arch)
         {
@@ -414,8 +532,15 @@ impl<'a> Archives<'a> {
                     problem: format!("archive has no component \"{component}\""),
                 });
             }
-            let index =
-                self.open_index(archive, suite, component, &info, &inrelease_digest, auth)?;
+            let index = self.open_index(
+                archive,
+                &base,
+                suite,
+                component,
+                &info,
+                &inrelease_digest,
+                auth,
+            )?;
             indexes.push((suite.to_owned(), component.clone(), index));
         }
         Ok(indexes)
@@ -468,21 +593,25 @@ impl<'a> Archives<'a> {
 
     /// The component's package index: the parsed table from the cache when this InRelease was
     /// seen before, else `Packages.gz` fetched, checked against InRelease and parsed.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one index of one suite: each argument names which"
+    )]
     fn open_index(
         &self,
         archive: &Archive,
+        base: &str,
         suite: &str,
         component: &str,
         info: &ReleaseInfo,
         inrelease_digest: &Digest,
         auth: Option<&BasicAuth>,
     ) -> Result<PackageIndex, ArchiveError> {
-        let base = self.base_url(archive);
         let arch = self.settings.arch.as_str();
         let index_error = |source| ArchiveError::Index {
             archive: archive.name.clone(),
             suite: suite.to_owned(),
-            source,
+            source: Box::new(source),
         };
         let key = CacheKey::ParsedPackages {
             inrelease: inrelease_digest,
@@ -498,32 +627,47 @@ impl<'a> Archives<'a> {
             }
         }
         let plain_path = format!("{component}/binary-{arch}/Packages");
-        let gz_path = format!("{plain_path}.gz");
-        let missing = |path: &str| ArchiveError::Suite {
+        // The smallest form the suite lists: Debian's pockets publish `.xz` only, a flat
+        // archive may publish the plain file only.
+        let (path, compression, signed) = [
+            (".gz", IndexCompression::Gzip),
+            (".xz", IndexCompression::Xz),
+            ("", IndexCompression::None),
+        ]
+        .into_iter()
+        .find_map(|(extension, compression)| {
+            let path = format!("{plain_path}{extension}");
+            let signed = info.files.get(&path)?.clone();
+            Some((path, compression, signed))
+        })
+        .ok_or_else(|| ArchiveError::Suite {
             archive: archive.name.clone(),
             suite: suite.to_owned(),
-            problem: format!("{path} is missing from the InRelease digests"),
-        };
-        let (gz_digest, gz_size) = info.sha256.get(&gz_path).ok_or_else(|| missing(&gz_path))?;
-        let (plain_digest, _) = info
-            .sha256
-            .get(&plain_path)
-            .ok_or_else(|| missing(&plain_path))?;
-        let url = format!("{base}dists/{suite}/{gz_path}");
-        let bad_digest = |source| ArchiveError::BadDigest {
-            url: url.clone(),
-            source,
-        };
-        let gz_digest = Digest::from_hex(Algorithm::Sha256, gz_digest).map_err(bad_digest)?;
+            problem: format!(
+                "none of {plain_path}.gz, {plain_path}.xz or {plain_path} is in the InRelease digests"
+            ),
+        })?;
+        let url = format!("{base}dists/{suite}/{path}");
+        // By hash first: that file cannot change under us while the archive publishes the next
+        // index; the plain path is the fallback for a mirror that lacks it.
+        let mut urls = Vec::with_capacity(2);
+        if info.by_hash {
+            urls.push(format!(
+                "{base}dists/{suite}/{component}/binary-{arch}/by-hash/{}/{}",
+                signed.digest.algorithm().field(),
+                signed.digest
+            ));
+        }
+        urls.push(url.clone());
         self.reporter.step(&format!(
             "Fetching index for {} {} {suite} {component} component...",
             archive.name, archive.version
         ));
-        let blob = self.fetch_blob(
-            &url,
-            &gz_digest,
-            Some(*gz_size),
-            &format!("{suite}/{gz_path}"),
+        let blob = self.fetch_blob_from(
+            &urls,
+            &signed.digest,
+            Some(signed.size),
+            &format!("{suite}/{path}"),
             auth,
         )?;
 
@@ -531,29 +675,57 @@ impl<'a> Archives<'a> {
             path: blob.clone(),
             reason: error.to_string(),
         };
-        let file = fs_err::File::open(&blob).map_err(cached_error)?;
-        let mut hashing = HashingReader::new(
-            flate2::read::GzDecoder::new(BufReader::new(file)),
-            Hasher::new(&[Algorithm::Sha256]),
-        );
+        let file = BufReader::new(fs_err::File::open(&blob).map_err(cached_error)?);
+        let decompressed: Box<dyn std::io::Read> = match compression {
+            IndexCompression::Gzip => Box::new(flate2::read::GzDecoder::new(file)),
+            IndexCompression::Xz => Box::new(liblzma::read::XzDecoder::new(file)),
+            IndexCompression::None => Box::new(file),
+        };
+        // The decompressed index is checked too, when the suite signs it: a compressor bug or
+        // a crafted stream that decompresses differently is caught, not parsed into the cut.
+        let plain = info
+            .files
+            .get(&plain_path)
+            .filter(|_| compression != IndexCompression::None);
+        let algorithm = plain.map_or(Algorithm::Sha256, |plain| plain.digest.algorithm());
+        let mut hashing = HashingReader::new(decompressed, Hasher::new(&[algorithm]));
         let index = PackageIndex::read(BufReader::new(&mut hashing), &url).map_err(index_error)?;
         std::io::copy(&mut hashing, &mut std::io::sink()).map_err(cached_error)?;
-        let actual = hashing
-            .finish()
-            .get(Algorithm::Sha256)
-            .expect("asked for SHA-256")
-            .to_string();
-        if actual != *plain_digest {
+        let actual = hashing.finish().get(algorithm).expect("asked for it");
+        if let Some(plain) = plain.filter(|plain| plain.digest != actual) {
             return Err(ArchiveError::IndexDigest {
                 archive: archive.name.clone(),
                 url,
-                algorithm: Algorithm::Sha256.name(),
-                expected: plain_digest.clone(),
-                actual,
+                algorithm: algorithm.name(),
+                expected: plain.digest.to_string(),
+                actual: actual.to_string(),
             });
         }
         self.cache.put_keyed(&key, index.as_bytes())?;
         Ok(index)
+    }
+
+    /// Like [`Archives::fetch_blob`], trying each of `urls` in turn while the previous one is
+    /// not found (HTTP 404).
+    fn fetch_blob_from(
+        &self,
+        urls: &[String],
+        digest: &Digest,
+        size: Option<u64>,
+        name: &str,
+        auth: Option<&BasicAuth>,
+    ) -> Result<PathBuf, ArchiveError> {
+        let mut result = Err(ArchiveError::NoArchive);
+        for url in urls {
+            result = self.fetch_blob(url, digest, size, name, auth);
+            match &result {
+                Err(ArchiveError::Fetch(FetchError::NotFound { .. })) => {
+                    tracing::debug!("{url}: not found, trying the next place");
+                }
+                _ => break,
+            }
+        }
+        result
     }
 
     /// The blob with this digest from the cache, or downloaded into it, sending `auth` (the

@@ -6,7 +6,6 @@ use super::credentials::CredentialsError;
 use super::index::IndexError;
 use super::select::SelectPackageError;
 use crate::cache::CacheError;
-use crate::digest::DigestError;
 use crate::openpgp::VerifyError;
 use crate::transport::http::FetchError;
 
@@ -42,7 +41,8 @@ pub(crate) enum ArchiveError {
     Index {
         archive: String,
         suite: String,
-        source: IndexError,
+        // Boxed: the largest of the causes, it would widen every archive result.
+        source: Box<IndexError>,
     },
     #[error("archive \"{archive}\" suite {suite}: {problem}")]
     Suite {
@@ -59,12 +59,17 @@ pub(crate) enum ArchiveError {
         archive: String,
         source: CredentialsError,
     },
+    #[error("archive \"{archive}\" suite {suite}: not found where the release should be, nor in the other place:\n{}\ngive its URL with --archive-url {archive}=URL", tried.iter().map(|line| format!("- {line}")).collect::<Vec<_>>().join("\n"))]
+    Nowhere {
+        archive: String,
+        suite: String,
+        /// What each place said, in the order tried.
+        tried: Vec<String>,
+    },
     #[error("no archive could be opened: every archive of the release was skipped")]
     NoArchive,
     #[error("cannot read the cached file {path}: {reason}")]
     CachedFile { path: PathBuf, reason: String },
-    #[error("{url}: the index gives an invalid digest: {source}")]
-    BadDigest { url: String, source: DigestError },
 }
 
 impl ArchiveError {
@@ -82,8 +87,8 @@ impl ArchiveError {
             | ArchiveError::Package(_)
             | ArchiveError::NotCached(_)
             | ArchiveError::Credentials { .. }
-            | ArchiveError::NoArchive
-            | ArchiveError::BadDigest { .. } => true,
+            | ArchiveError::Nowhere { .. }
+            | ArchiveError::NoArchive => true,
             ArchiveError::CachedFile { .. } => false,
         }
     }

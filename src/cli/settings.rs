@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use super::args::{ArchiveArgs, CutArgs, IgnoreArg};
 use super::UsageError;
 use crate::archive::archives::ArchiveSettings;
+use crate::archive::select::DefaultUrls;
 use crate::clock::Timestamp;
 use crate::cut::{CutOptions, Ignore};
 use crate::release::{Arch, Release};
@@ -59,6 +60,7 @@ pub(crate) fn archive_settings(
         auth_dir: crate::archive::credentials::auth_dir(|name| env(name)),
         ignore_release_dates: false,
         now: now(env)?,
+        default_urls: DefaultUrls::ubuntu(),
     })
 }
 

@@ -15,6 +15,7 @@ use std::time::Duration;
 use super::{cut, CutError, CutOptions, CutSummary};
 use crate::archive::archives::ArchiveSettings;
 use crate::deb::testdeb::{build_deb, Compression, TestEntry};
+use crate::digest::{Algorithm, Digest};
 use crate::openpgp::testkey::TestKey;
 use crate::release::{load_files, Arch, Release, SliceKey, SourceFile};
 use crate::report::Reporter;
@@ -64,6 +65,12 @@ pub(super) struct TestArchive {
     signed: RefCell<BTreeMap<String, String>>,
     /// A `Date:` and extra lines for the InRelease files, instead of the fixed date.
     release_dates: Option<(String, String)>,
+    /// The digest fields of the Packages stanzas and the InRelease files.
+    digests: Vec<Algorithm>,
+    /// The forms each index is published in: `.gz`, `.xz` and `` (plain).
+    index_forms: Vec<&'static str>,
+    /// `Acquire-By-Hash: yes`, with every index also under `by-hash/<ALGO>/<digest>`.
+    by_hash: bool,
 }
 
 impl TestArchive {
@@ -81,12 +88,37 @@ impl TestArchive {
             packages: BTreeMap::new(),
             signed: RefCell::default(),
             release_dates: None,
+            digests: vec![Algorithm::Sha256],
+            index_forms: vec![".gz"],
+            by_hash: false,
         }
     }
 
     /// The arches the archive carries (`amd64` alone by default), in the order given.
     pub(super) fn with_arches(mut self, arches: &[&str]) -> TestArchive {
         self.arches = arches.iter().map(|arch| (*arch).to_owned()).collect();
+        self.signed.get_mut().clear();
+        self
+    }
+
+    /// Lists these digests (in this order) in Packages stanzas and InRelease files, instead of
+    /// SHA256 alone.
+    pub(super) fn with_digests(mut self, digests: &[Algorithm]) -> TestArchive {
+        self.digests = digests.to_vec();
+        self.signed.get_mut().clear();
+        self
+    }
+
+    /// Publishes each index in these forms (`.gz`, `.xz`, `` for plain) instead of `.gz` alone.
+    pub(super) fn with_index_forms(mut self, forms: &[&'static str]) -> TestArchive {
+        self.index_forms = forms.to_vec();
+        self.signed.get_mut().clear();
+        self
+    }
+
+    /// Says `Acquire-By-Hash: yes` and serves every index under `by-hash/` too.
+    pub(super) fn with_by_hash(mut self) -> TestArchive {
+        self.by_hash = true;
         self.signed.get_mut().clear();
         self
     }
@@ -188,14 +220,21 @@ impl TestArchive {
             .filter(|package| package.arch == arch || package.arch == "all")
         {
             text.push_str(&format!(
-                "Package: {}\nArchitecture: {}\nVersion: {}\nFilename: {}\nSize: {}\nSHA256: {}\n\n",
+                "Package: {}\nArchitecture: {}\nVersion: {}\nFilename: {}\nSize: {}\n",
                 package.name,
                 package.arch,
                 package.version,
                 package.filename(),
                 package.deb.len(),
-                sha(&package.deb),
             ));
+            for algorithm in &self.digests {
+                text.push_str(&format!(
+                    "{}: {}\n",
+                    algorithm.field(),
+                    Digest::of(*algorithm, &package.deb)
+                ));
+            }
+            text.push('\n');
         }
         text
     }
@@ -206,6 +245,25 @@ impl TestArchive {
 
     fn packages_gz_for(&self, suite: &str, component: &str, arch: &str) -> Vec<u8> {
         gzip(self.packages_index_for(suite, component, arch).as_bytes())
+    }
+
+    /// The amd64 index of one suite and component in one published form (`.gz`, `.xz`, ``).
+    pub(super) fn packages_in_form(&self, suite: &str, component: &str, form: &str) -> Vec<u8> {
+        self.index_file(suite, component, "amd64", form)
+    }
+
+    fn index_file(&self, suite: &str, component: &str, arch: &str, form: &str) -> Vec<u8> {
+        let plain = self.packages_index_for(suite, component, arch).into_bytes();
+        match form {
+            ".gz" => gzip(&plain),
+            ".xz" => {
+                let mut encoder = liblzma::write::XzEncoder::new(Vec::new(), 6);
+                encoder.write_all(&plain).expect("xz in memory");
+                encoder.finish().expect("xz in memory")
+            }
+            "" => plain,
+            other => panic!("no index form {other:?}"),
+        }
     }
 
     /// Replaces the `Date:` of every suite's InRelease and adds `extra` lines (e.g.
@@ -220,27 +278,38 @@ impl TestArchive {
     fn release_body(&self, suite: &str) -> String {
         let codename = suite.split('-').next().unwrap_or(suite);
         let mut digests = String::new();
-        for component in &self.components {
-            for arch in &self.arches {
-                let plain = self.packages_index_for(suite, component, arch);
-                let gz = self.packages_gz_for(suite, component, arch);
-                let path = format!("{component}/binary-{arch}/Packages");
-                digests.push_str(&format!(
-                    " {} {} {path}\n",
-                    sha(plain.as_bytes()),
-                    plain.len()
-                ));
-                digests.push_str(&format!(" {} {} {path}.gz\n", sha(&gz), gz.len()));
+        for algorithm in &self.digests {
+            digests.push_str(&format!("{}:\n", algorithm.field()));
+            for component in &self.components {
+                for arch in &self.arches {
+                    let path = format!("{component}/binary-{arch}/Packages");
+                    // The plain index is always listed, as archives do, published or not.
+                    let mut forms = vec![""];
+                    forms.extend(self.index_forms.iter().filter(|form| !form.is_empty()));
+                    for form in forms {
+                        let bytes = self.index_file(suite, component, arch, form);
+                        digests.push_str(&format!(
+                            " {} {} {path}{form}\n",
+                            Digest::of(*algorithm, &bytes),
+                            bytes.len()
+                        ));
+                    }
+                }
             }
         }
+        let by_hash = if self.by_hash {
+            "Acquire-By-Hash: yes\n"
+        } else {
+            ""
+        };
         let (date, extra) = self
             .release_dates
             .clone()
             .unwrap_or_else(|| ("Thu, 25 Apr 2024 15:10:33 UTC".to_owned(), String::new()));
         format!(
             "Origin: Ubuntu\nLabel: Ubuntu\nSuite: {suite}\nCodename: {codename}\n\
-             Date: {date}\n{extra}Architectures: {}\n\
-             Components: {}\nDescription: kerf test archive\nSHA256:\n{digests}",
+             Date: {date}\n{extra}{by_hash}Architectures: {}\n\
+             Components: {}\nDescription: kerf test archive\n{digests}",
             self.arches.join(" "),
             self.components.join(" "),
         )
@@ -264,10 +333,23 @@ impl TestArchive {
             );
             for component in &self.components {
                 for arch in &self.arches {
-                    files.insert(
-                        format!("/dists/{suite}/{component}/binary-{arch}/Packages.gz"),
-                        self.packages_gz_for(suite, component, arch),
-                    );
+                    let dir = format!("/dists/{suite}/{component}/binary-{arch}");
+                    for form in &self.index_forms {
+                        let bytes = self.index_file(suite, component, arch, form);
+                        if self.by_hash {
+                            for algorithm in &self.digests {
+                                files.insert(
+                                    format!(
+                                        "{dir}/by-hash/{}/{}",
+                                        algorithm.field(),
+                                        Digest::of(*algorithm, &bytes)
+                                    ),
+                                    bytes.clone(),
+                                );
+                            }
+                        }
+                        files.insert(format!("{dir}/Packages{form}"), bytes);
+                    }
                 }
             }
         }
@@ -275,6 +357,14 @@ impl TestArchive {
             files.insert(format!("/{}", package.filename()), package.deb.clone());
         }
         files
+    }
+
+    /// Every file of the archive by server path, below `prefix` (e.g. `/ubuntu`).
+    pub(super) fn files_under(&self, prefix: &str) -> BTreeMap<String, Vec<u8>> {
+        self.files()
+            .into_iter()
+            .map(|(path, body)| (format!("{prefix}{path}"), body))
+            .collect()
     }
 
     /// A server for the archive, not started yet: add routes to override files, then `start()`.
@@ -437,6 +527,7 @@ impl Env {
                 auth_dir: self.path.join("auth.conf.d"),
                 ignore_release_dates: false,
                 now: crate::clock::Timestamp::now(),
+                default_urls: crate::archive::select::DefaultUrls::ubuntu(),
             },
             ignore: std::collections::BTreeSet::new(),
             scripts: crate::mutate::child::Runner::InProcess,
@@ -770,7 +861,7 @@ fn a_basic_cut_gives_the_exact_tree() {
     let mut cached = vec![
         "index-v1/inrelease-*".to_owned(),
         "index-v1/inrelease-text-*".to_owned(),
-        "index-v1/packages-v1-*".to_owned(),
+        "index-v1/packages-v2-*".to_owned(),
         blob(&gz),
         blob(deb),
     ];
@@ -976,7 +1067,7 @@ fn a_tampered_deb_is_refused_and_a_fixed_server_then_works() {
     let mut expected = vec![
         "index-v1/inrelease-*".to_owned(),
         "index-v1/inrelease-text-*".to_owned(),
-        "index-v1/packages-v1-*".to_owned(),
+        "index-v1/packages-v2-*".to_owned(),
         blob(&gz),
     ];
     expected.sort();
