@@ -508,7 +508,8 @@ Package: base-files\nVersion: 13ubuntu9\nArchitecture: amd64\nFilename: pool/mai
         assert!(info.has_component("updates/main"));
         assert!(!info.has_component("universe") && !info.has_component("updates"));
         let ubuntu = ReleaseInfo::parse(
-            "Suite: noble\nComponents: main universe\nSHA256:\n",
+            "Suite: noble\nComponents: main universe\nSHA256:\n \
+             1111111111111111111111111111111111111111111111111111111111111111 1 main/binary-amd64/Packages\n",
             "noble",
         )
         .unwrap();
