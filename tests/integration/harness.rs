@@ -90,13 +90,20 @@ impl Run {
 }
 
 /// Runs the kerf binary with `args` in `cwd`, with none of the environment variables that would
-/// change where it looks (kerf's own, and proxies, so that loopback mirrors are reached directly).
+/// change where it looks or when it thinks it is (kerf's own, and proxies, so that loopback
+/// mirrors are reached directly).
 pub(crate) fn kerf(cwd: &Path, args: &[&str]) -> Run {
+    kerf_with(cwd, &[], args)
+}
+
+/// [`kerf`], with `env` set on top: `KERF_NOW`, for one.
+pub(crate) fn kerf_with(cwd: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_kerf"));
     for name in [
         "RUST_LOG",
         "KERF_CACHE_DIR",
         "KERF_ARCHIVE_URL",
+        "KERF_NOW",
         "http_proxy",
         "HTTP_PROXY",
         "https_proxy",
@@ -107,6 +114,7 @@ pub(crate) fn kerf(cwd: &Path, args: &[&str]) -> Run {
         command.env_remove(name);
     }
     let output: Output = command
+        .envs(env.iter().copied())
         .args(args)
         .current_dir(cwd)
         .output()
