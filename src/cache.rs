@@ -128,6 +128,9 @@ pub(crate) enum CacheKey<'a> {
     },
     /// A release whose exact files passed every release-wide check.
     CheckedRelease { fingerprint: &'a str },
+    /// A release tarball as last fetched from `url` (a branch of chisel-releases), for
+    /// `--offline`.
+    ReleaseTarball { url: &'a str },
     /// Where Ubuntu's public archive answered for a release version whose expected place is
     /// `expected` (the main archive, or old-releases past its end of life).
     ArchiveHome { expected: &'a str, version: &'a str },
@@ -157,6 +160,9 @@ impl CacheKey<'_> {
                 sha256_hex(format!("{inrelease} {component} {arch}").as_bytes())
             ),
             CacheKey::CheckedRelease { fingerprint } => format!("release-checked-{fingerprint}"),
+            CacheKey::ReleaseTarball { url } => {
+                format!("release-tarball-v1-{}", sha256_hex(url.as_bytes()))
+            }
             CacheKey::ArchiveHome { expected, version } => format!(
                 "archive-home-v1-{}",
                 sha256_hex(format!("{expected} {version}").as_bytes())

@@ -117,7 +117,9 @@ fn draft(args: &DraftArgs) -> Result<ExitCode> {
             }
         }
     }
-    let release = release_source(&args.release)?.load_remembered(&settings.cache_dir)?;
+    let catalog =
+        settings::catalog_settings(Some(&settings.cache_dir), settings.offline, &process_env)?;
+    let release = release_source(&args.release)?.load_remembered(&catalog)?;
     settings::check_against(&settings, &release)?;
     let reporter = printer::reporter(args.quiet, args.verbose > 0);
     printer::trace(args.verbose > 1);
@@ -202,11 +204,35 @@ fn release_source(arg: &ReleaseArg) -> Result<ReleaseSource, CatalogError> {
 
 /// Loads the release named by `--release`, with every check.
 fn load_release(arg: &ReleaseArg) -> Result<Release> {
-    Ok(release_source(arg)?.load()?)
+    let catalog = settings::catalog_settings(None, false, &process_env)?;
+    Ok(release_source(arg)?.load(&catalog)?)
 }
 
-fn info(release: &ReleaseArg, queries: &[String]) -> Result<ExitCode> {
-    let release = load_release(release)?;
+/// What to add to "not found" when the release is a bundled one: which release that was, how
+/// big it is, and where the upstream catalogue is.
+fn bundled_miss_hint(source: &ReleaseSource, release: &Release) -> String {
+    let ReleaseSource::Bundled(bundled) = source else {
+        return String::new();
+    };
+    let mut hint = format!(
+        "\nhint: this is kerf's bundled release {}, with {} packages",
+        bundled.name,
+        release.packages.len()
+    );
+    if bundled.name.starts_with("ubuntu-") {
+        hint.push_str(&format!(
+            "; the upstream catalogue is --release {}{}",
+            crate::catalog::CHISEL_RELEASES,
+            bundled.name
+        ));
+    }
+    hint
+}
+
+fn info(release_arg: &ReleaseArg, queries: &[String]) -> Result<ExitCode> {
+    let source = release_source(release_arg)?;
+    let catalog = settings::catalog_settings(None, false, &process_env)?;
+    let release = source.load(&catalog)?;
     let output = crate::info::info(&release, queries);
     write_stdout(&output.text)?;
     if output.not_found.is_empty() {
@@ -218,8 +244,9 @@ fn info(release: &ReleaseArg, queries: &[String]) -> Result<ExitCode> {
         .map(|name| format!("{name:?}"))
         .collect();
     Err(UsageError(format!(
-        "no slice definitions found for: {}",
-        names.join(", ")
+        "no slice definitions found for: {}{}",
+        names.join(", "),
+        bundled_miss_hint(&source, &release)
     ))
     .into())
 }
@@ -391,13 +418,28 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
         }
     }
     let options = settings::cut_options(args, &process_env)?;
-    let release = release_source(&args.release)?.load_remembered(&options.archives.cache_dir)?;
+    let catalog = settings::catalog_settings(
+        Some(&options.archives.cache_dir),
+        options.archives.offline,
+        &process_env,
+    )?;
+    let source = release_source(&args.release)?;
+    let release = source.load_remembered(&catalog)?;
     settings::check_against(&options.archives, &release)?;
     let reporter = printer::reporter(args.quiet, args.verbose > 0);
     printer::trace(args.verbose > 1);
     let summary = crate::cut::cut(&release, &slices, &options, reporter.as_ref());
     reporter.finish();
-    let summary = summary?;
+    let summary = match summary {
+        Err(CutError::Select(
+            error @ (SelectError::UnknownPackage { .. } | SelectError::UnknownSlice { .. }),
+        )) => {
+            return Err(
+                UsageError(format!("{error}{}", bundled_miss_hint(&source, &release))).into(),
+            )
+        }
+        other => other?,
+    };
     if !args.quiet {
         #[expect(clippy::print_stderr, reason = "the summary goes to stderr")]
         {

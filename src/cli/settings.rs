@@ -10,6 +10,7 @@ use super::args::{ArchiveArgs, CutArgs, IgnoreArg};
 use super::UsageError;
 use crate::archive::archives::ArchiveSettings;
 use crate::archive::select::DefaultUrls;
+use crate::catalog::{CatalogSettings, DEFAULT_CHISEL_RELEASES_URL};
 use crate::clock::Timestamp;
 use crate::cut::{CutOptions, Ignore};
 use crate::release::{Arch, Release};
@@ -22,6 +23,46 @@ pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<OsString>;
 /// 1970 (to reproduce a run of another day, or to read an archive copy past its
 /// `Valid-Until` as it was then).
 pub(crate) const NOW_VARIABLE: &str = "KERF_NOW";
+
+/// The environment variable that says where branches of chisel-releases are fetched from.
+pub(crate) const CHISEL_RELEASES_VARIABLE: &str = "KERF_CHISEL_RELEASES_URL";
+
+/// How releases named `chisel-releases:BRANCH` are fetched: with the cache of `--cache-dir`
+/// (else the default one) and `--offline`, when the command has those flags.
+pub(crate) fn catalog_settings(
+    cache_dir: Option<&std::path::Path>,
+    offline: bool,
+    env: Env<'_>,
+) -> Result<CatalogSettings, UsageError> {
+    let cache_dir = match cache_dir {
+        Some(dir) => dir.to_owned(),
+        None => match env("KERF_CACHE_DIR").filter(|dir| !dir.is_empty()) {
+            Some(dir) => PathBuf::from(dir),
+            None => default_cache_dir(env)?,
+        },
+    };
+    let mut url = match env(CHISEL_RELEASES_VARIABLE) {
+        None => DEFAULT_CHISEL_RELEASES_URL.to_owned(),
+        Some(value) => value
+            .to_str()
+            .filter(|url| is_archive_url(url))
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                UsageError(format!(
+                    "invalid {CHISEL_RELEASES_VARIABLE} {value:?}: expected an http://, https:// or file:/// URL"
+                ))
+            })?,
+    };
+    if !url.ends_with('/') {
+        url.push('/');
+    }
+    Ok(CatalogSettings {
+        cache_dir,
+        offline,
+        chisel_releases_url: url,
+        fetch: FetchOptions::default(),
+    })
+}
 
 /// How the archives are reached, from the archive flags and the environment.
 pub(crate) fn archive_settings(

@@ -10,3 +10,4 @@ mod first_run;
 mod harness;
 mod mutate_scripts;
 mod release_commands;
+mod todays_archives;
