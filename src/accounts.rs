@@ -84,7 +84,17 @@ pub(crate) enum AccountError {
 impl AccountError {
     /// Whether what the user asked for (or the root's files) is at fault, rather than the disk.
     pub(crate) fn is_user_error(&self) -> bool {
-        !matches!(self, AccountError::Root(_) | AccountError::Chown { .. })
+        match self {
+            AccountError::Syntax { .. }
+            | AccountError::Name { .. }
+            | AccountError::Id { .. }
+            | AccountError::NameTaken { .. }
+            | AccountError::IdTaken { .. }
+            | AccountError::Existing { .. }
+            | AccountError::NoFreeId { .. }
+            | AccountError::NotText { .. } => true,
+            AccountError::Root(_) | AccountError::Chown { .. } => false,
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use crate::release::SourceFile;
+use crate::release::{ReleaseErrors, SourceFile};
 
 /// One embedded release: its name and its files, relative to the release root.
 #[derive(Debug)]
@@ -22,6 +22,28 @@ impl BundledRelease {
             })
             .collect()
     }
+}
+
+impl BundledRelease {
+    /// Loads the release and counts what it defines, for `kerf version`.
+    pub fn summary(&self) -> Result<Summary, ReleaseErrors> {
+        let release = crate::release::load_files(self.name, &self.source_files())?;
+        Ok(Summary {
+            packages: release.packages.len(),
+            slices: release
+                .packages
+                .values()
+                .map(|package| package.slices.len())
+                .sum(),
+        })
+    }
+}
+
+/// How much a bundled release covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Summary {
+    pub packages: usize,
+    pub slices: usize,
 }
 
 include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
@@ -61,6 +83,13 @@ mod tests {
         let bundled = find(TEST_RELEASES, "tiny-1.0").expect("the test release");
         let release = crate::release::load_files(bundled.name, &bundled.source_files())
             .unwrap_or_else(|errors| panic!("{errors}"));
+        assert_eq!(
+            bundled.summary().unwrap(),
+            Summary {
+                packages: 1,
+                slices: 2
+            }
+        );
         let output = crate::info::info(&release, &["tiny_bins".to_owned()]);
         assert_eq!(
             output.text,
@@ -73,7 +102,7 @@ mod tests {
     #[test]
     fn the_generated_table_matches_the_slices_directory() {
         let slices = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("slices");
-        let mut expected: Vec<String> = std::fs::read_dir(&slices)
+        let mut expected: Vec<String> = fs_err::read_dir(&slices)
             .map(|entries| {
                 entries
                     .flatten()

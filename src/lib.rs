@@ -23,21 +23,18 @@
 #![deny(unsafe_code)]
 
 pub(crate) mod accounts;
-#[allow(
-    dead_code,
-    reason = "filled by the cut issue; parsed and tested already"
-)]
 pub(crate) mod archive;
 pub mod bundled;
+pub(crate) mod cache;
+pub(crate) mod catalog;
 pub(crate) mod check;
 pub mod cli;
+pub(crate) mod clock;
 pub(crate) mod cut;
-#[allow(
-    dead_code,
-    reason = "reading a package's control file is for `kerf draft`, a later issue"
-)]
 pub(crate) mod deb;
+pub(crate) mod digest;
 pub(crate) mod draft;
+pub(crate) mod elf;
 pub(crate) mod extract;
 pub mod find;
 /// Entry points for the fuzz targets in `fuzz/`; not API.
@@ -49,5 +46,8 @@ pub mod info;
 pub(crate) mod manifest;
 pub(crate) mod mutate;
 pub(crate) mod oci;
+pub(crate) mod openpgp;
 pub mod release;
+pub(crate) mod report;
 pub mod resolve;
+pub(crate) mod transport;

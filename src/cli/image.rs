@@ -2,17 +2,21 @@
 //! the flags checked into an [`ImageSpec`] and [`Accounts`] before any work, then the run.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Result;
 
-use super::args::{ArchiveArgs, CompressionArg, CutArgs, ImageArgs};
+use super::args::{CompressionArg, CutArgs, ImageArgs};
+use super::settings::Env;
 use super::UsageError;
 use crate::accounts::{Accounts, GroupSpec, UserSpec};
-use crate::oci::{Compression, Destination, ImageJob, ImageSpec, RunSettings, Tag};
-use crate::release::{Arch, SliceKey};
+use crate::cut::{CutError, CutOptions};
+use crate::oci::{Compression, Destination, ImageError, ImageJob, ImageSpec, RunSettings, Tag};
+use crate::release::{Arch, Release, SliceKey};
+
+/// The environment variable that fixes the image's time.
+const EPOCH_VARIABLE: &str = "SOURCE_DATE_EPOCH";
 
 /// What `cut` was asked for beyond the root.
 pub(super) struct Extras {
@@ -23,8 +27,9 @@ pub(super) struct Extras {
     pub(super) arches: Vec<Arch>,
 }
 
-/// Checks the image and account flags, with `SOURCE_DATE_EPOCH` as `source_date_epoch`.
-pub(super) fn extras(args: &CutArgs, source_date_epoch: Option<&str>) -> Result<Extras> {
+/// Checks the image and account flags, `--arch` and `SOURCE_DATE_EPOCH`: part of the settings
+/// step, before any I/O.
+pub(super) fn extras(args: &CutArgs, env: Env<'_>) -> Result<Extras, UsageError> {
     let image_args = &args.image;
     let mut accounts = Accounts::default();
     if let Some(user) = &image_args.user {
@@ -38,7 +43,7 @@ pub(super) fn extras(args: &CutArgs, source_date_epoch: Option<&str>) -> Result<
     let arches = match &args.archives.arch {
         Some(list) => list
             .split(',')
-            .map(super::parse_arch)
+            .map(super::settings::parse_arch)
             .collect::<Result<Vec<Arch>, UsageError>>()?,
         None => Vec::new(),
     };
@@ -54,26 +59,29 @@ pub(super) fn extras(args: &CutArgs, source_date_epoch: Option<&str>) -> Result<
         return Err(UsageError(format!(
             "invalid --arch {}: an architecture is named twice",
             args.archives.arch.as_deref().unwrap_or_default()
-        ))
-        .into());
+        )));
     }
     if arches.len() > 1 {
         if destination.is_none() {
             return Err(UsageError(
                 "several architectures need --oci-layout or --oci-archive (a root holds one)"
                     .to_owned(),
-            )
-            .into());
+            ));
         }
         if args.root.is_some() {
             return Err(UsageError(
                 "--root takes one architecture; with several, each is cut into a temporary root"
                     .to_owned(),
-            )
-            .into());
+            ));
         }
     }
     let Some(destination) = destination else {
+        // clap requires --root then; said again for a caller that did not go through clap.
+        if args.root.is_none() {
+            return Err(UsageError(
+                "--root is required without --oci-layout or --oci-archive".to_owned(),
+            ));
+        }
         return Ok(Extras {
             image: None,
             accounts,
@@ -86,15 +94,19 @@ pub(super) fn extras(args: &CutArgs, source_date_epoch: Option<&str>) -> Result<
         .map(Tag::parse)
         .transpose()
         .map_err(usage)?;
-    let epoch = source_date_epoch
-        .map(|text| {
-            text.parse::<u64>().map_err(|_| {
-                UsageError(format!(
-                    "invalid SOURCE_DATE_EPOCH \"{text}\": expected whole seconds since 1970-01-01"
-                ))
-            })
-        })
-        .transpose()?;
+    let epoch = match env(EPOCH_VARIABLE).filter(|value| !value.is_empty()) {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .and_then(|text| text.parse::<u64>().ok())
+                .ok_or_else(|| {
+                    UsageError(format!(
+                        "invalid {EPOCH_VARIABLE} {value:?}: expected whole seconds since 1970-01-01"
+                    ))
+                })?,
+        ),
+    };
     let image = ImageSpec {
         destination,
         tag,
@@ -116,7 +128,7 @@ fn usage(error: impl std::fmt::Display) -> UsageError {
     UsageError(error.to_string())
 }
 
-fn run_settings(args: &ImageArgs) -> Result<RunSettings> {
+fn run_settings(args: &ImageArgs) -> Result<RunSettings, UsageError> {
     let pair = |option: &str, text: &str| -> Result<(String, String), UsageError> {
         match text.split_once('=') {
             Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
@@ -139,8 +151,7 @@ fn run_settings(args: &ImageArgs) -> Result<RunSettings> {
         if !dir.starts_with('/') {
             return Err(UsageError(format!(
                 "invalid --workdir \"{dir}\": expected an absolute path"
-            ))
-            .into());
+            )));
         }
     }
     let list = |values: &Vec<String>| (!values.is_empty()).then(|| values.clone());
@@ -153,35 +164,40 @@ fn run_settings(args: &ImageArgs) -> Result<RunSettings> {
     })
 }
 
-/// The archive flags with `--arch` set to one architecture.
-pub(super) fn one_arch(args: &ArchiveArgs, arch: Option<Arch>) -> ArchiveArgs {
-    ArchiveArgs {
-        arch: arch.map(|arch| arch.as_str().to_owned()),
-        cache_dir: args.cache_dir.clone(),
-        archive_urls: args.archive_urls.clone(),
-        offline: args.offline,
-    }
+/// A cut that ends as an image, with its settings checked.
+pub(super) struct Job<'a> {
+    pub(super) args: &'a CutArgs,
+    pub(super) slices: &'a [SliceKey],
+    pub(super) release: &'a Release,
+    /// For the first architecture; the image writer sets the root and the arch of each.
+    pub(super) options: &'a CutOptions,
+    pub(super) extras: &'a Extras,
+    pub(super) spec: &'a ImageSpec,
 }
 
-/// Cuts and writes the image; prints what was written.
+/// Cuts and writes the image; prints what was written. `failure` words a cut's error.
 pub(super) fn cut_image(
-    args: &CutArgs,
-    slices: &[SliceKey],
-    extras: &Extras,
-    spec: &ImageSpec,
+    job: &Job<'_>,
+    failure: &dyn Fn(CutError) -> anyhow::Error,
 ) -> Result<ExitCode> {
     let started = Instant::now();
-    let archive_args = one_arch(&args.archives, extras.arches.first().copied());
-    let (release, options) = super::cut_options(args, &archive_args)?;
+    let Job {
+        args,
+        slices,
+        release,
+        options,
+        extras,
+        spec,
+    } = *job;
     let arches = if extras.arches.is_empty() {
-        vec![options.arch]
+        vec![options.archives.arch]
     } else {
         extras.arches.clone()
     };
-    let job = ImageJob {
-        release: &release,
+    let image_job = ImageJob {
+        release,
         slices,
-        options: &options,
+        options,
         arches: &arches,
         root: args.root.as_deref(),
         accounts: &extras.accounts,
@@ -189,9 +205,12 @@ pub(super) fn cut_image(
     };
     let reporter = super::printer::reporter(args.quiet, args.verbose > 0);
     super::printer::trace(args.verbose > 1);
-    let summary = crate::oci::cut_image(&job, reporter.as_ref());
+    let summary = crate::oci::cut_image(&image_job, reporter.as_ref());
     reporter.finish();
-    let summary = summary?;
+    let summary = summary.map_err(|error| match error {
+        ImageError::Cut(error) => failure(error),
+        other => other.into(),
+    })?;
     if !args.quiet {
         let place = match &spec.destination {
             Destination::Layout(dir) => format!("the layout {}", dir.display()),
@@ -219,11 +238,4 @@ pub(super) fn cut_image(
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The root given, for a cut without an image (clap requires one then).
-pub(super) fn plain_root(args: &CutArgs) -> Result<PathBuf> {
-    args.root.clone().ok_or_else(|| {
-        UsageError("--root is required without --oci-layout or --oci-archive".to_owned()).into()
-    })
 }

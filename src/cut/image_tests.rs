@@ -9,13 +9,13 @@ use std::path::{Path, PathBuf};
 
 use super::tests::{only, release, Env, Quiet, TestArchive};
 use crate::accounts::{Accounts, GroupSpec, UserSpec};
-use crate::archive::fetch::testserver::TestServer;
 use crate::deb::testdeb::TestEntry;
 use crate::oci::json::{Descriptor, Index};
 use crate::oci::{
     cut_image, Compression, Destination, ImageJob, ImageSpec, ImageSummary, RunSettings, Tag,
 };
 use crate::release::{Arch, Release, SliceKey};
+use crate::transport::http::testserver::TestServer;
 
 /// The test archive's InRelease `Date`, Thu, 25 Apr 2024 15:10:33 UTC: the default epoch.
 const EPOCH: u64 = 1_714_057_833;
@@ -119,7 +119,7 @@ fn run_image(
 
 fn read_blob(layout: &Path, digest: &str) -> Vec<u8> {
     let hex = digest.strip_prefix("sha256:").expect("a sha256 digest");
-    std::fs::read(layout.join("blobs/sha256").join(hex)).expect("the blob")
+    fs_err::read(layout.join("blobs/sha256").join(hex)).expect("the blob")
 }
 
 fn read_json(layout: &Path, digest: &str) -> serde_json::Value {
@@ -152,7 +152,7 @@ fn layer_lines(layout: &Path, manifest: &str) -> Vec<String> {
     );
     assert_eq!(
         config["rootfs"]["diff_ids"][0].as_str(),
-        Some(format!("sha256:{}", crate::oci::layout::sha256_hex(&plain)).as_str())
+        Some(format!("sha256:{}", crate::digest::sha256_hex(&plain)).as_str())
     );
     let mut archive = tar::Archive::new(plain.as_slice());
     let mut lines = Vec::new();
@@ -270,11 +270,11 @@ fn the_layer_has_the_packages_owners_exact_modes_and_clamped_times() {
         serde_json::json!([{"created": "2024-04-25T15:10:33Z", "created_by": "kerf cut login_bins"}])
     );
     assert_eq!(
-        std::fs::read_to_string(layout.join("oci-layout")).expect("oci-layout"),
+        fs_err::read_to_string(layout.join("oci-layout")).expect("oci-layout"),
         r#"{"imageLayoutVersion":"1.0.0"}"#
     );
     assert_eq!(
-        std::fs::read_to_string(layout.join("index.json")).expect("index"),
+        fs_err::read_to_string(layout.join("index.json")).expect("index"),
         format!(
             r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{},"platform":{{"architecture":"amd64","os":"linux"}},"annotations":{{"org.opencontainers.image.ref.name":"test"}}}}]}}"#,
             summary.top.digest, summary.top.size
@@ -285,7 +285,7 @@ fn the_layer_has_the_packages_owners_exact_modes_and_clamped_times() {
     assert_eq!(blob_names(&layout).len(), 3);
     let mode = |path: &Path| {
         std::os::unix::fs::PermissionsExt::mode(
-            &std::fs::metadata(path).expect("metadata").permissions(),
+            &fs_err::metadata(path).expect("metadata").permissions(),
         ) & 0o7777
     };
     assert_eq!(mode(&layout), 0o755);
@@ -324,7 +324,7 @@ fn the_layer_ignores_who_owns_the_files_on_disk() {
     // As a user who is not in group `shadow` would have it: setgid bits dropped, every file
     // the user's.
     let chage = env.root().join("usr/bin/chage");
-    std::fs::set_permissions(&chage, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+    fs_err::set_permissions(&chage, std::os::unix::fs::PermissionsExt::from_mode(0o755))
         .expect("chmod");
     if rustix::process::geteuid().is_root() {
         for entry in walk(&env.root()) {
@@ -360,9 +360,9 @@ fn the_layer_ignores_who_owns_the_files_on_disk() {
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("read_dir") {
+    for entry in fs_err::read_dir(dir).expect("read_dir") {
         let path = entry.expect("entry").path();
-        if std::fs::symlink_metadata(&path).expect("lstat").is_dir() {
+        if fs_err::symlink_metadata(&path).expect("lstat").is_dir() {
             found.extend(walk(&path));
         }
         found.push(path);
@@ -408,14 +408,14 @@ fn tree_bytes(dir: &Path) -> BTreeMap<String, Vec<u8>> {
                     .expect("inside")
                     .display()
                     .to_string(),
-                std::fs::read(&path).expect("read"),
+                fs_err::read(&path).expect("read"),
             )
         })
         .collect()
 }
 
 fn index_of(layout: &Path) -> Index {
-    serde_json::from_slice(&std::fs::read(layout.join("index.json")).expect("index"))
+    serde_json::from_slice(&fs_err::read(layout.join("index.json")).expect("index"))
         .expect("an index")
 }
 
@@ -506,7 +506,7 @@ fn an_oci_archive_is_the_layout_as_one_tar_and_zstd_is_offered() {
     .expect("the image");
 
     let unpacked = env.root().with_file_name("unpacked");
-    let bytes = std::fs::read(&file).expect("the archive");
+    let bytes = fs_err::read(&file).expect("the archive");
     let mut names = Vec::new();
     for entry in tar::Archive::new(bytes.as_slice()).entries().expect("tar") {
         let mut entry = entry.expect("entry");
@@ -514,7 +514,7 @@ fn an_oci_archive_is_the_layout_as_one_tar_and_zstd_is_offered() {
         assert_eq!(entry.header().mtime().expect("mtime"), 0);
         if entry.header().entry_type().is_file() {
             let target = unpacked.join(entry.path().expect("path"));
-            std::fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
+            fs_err::create_dir_all(target.parent().expect("parent")).expect("mkdir");
             entry.unpack(&target).expect("unpack");
         }
     }
@@ -713,8 +713,8 @@ fn bad_destinations_are_refused_before_the_cut_and_keep_what_was_there() {
     };
 
     let not_layout = base.join("not-a-layout");
-    std::fs::create_dir(&not_layout).expect("mkdir");
-    std::fs::write(not_layout.join("notes.txt"), "mine\n").expect("write");
+    fs_err::create_dir(&not_layout).expect("mkdir");
+    fs_err::write(not_layout.join("notes.txt"), "mine\n").expect("write");
     assert_eq!(
         attempt(Destination::Layout(not_layout.clone())),
         format!(
@@ -723,7 +723,7 @@ fn bad_destinations_are_refused_before_the_cut_and_keep_what_was_there() {
         )
     );
     let file = base.join("file");
-    std::fs::write(&file, "x").expect("write");
+    fs_err::write(&file, "x").expect("write");
     assert_eq!(
         attempt(Destination::Layout(file.clone())),
         format!(
@@ -747,8 +747,8 @@ fn bad_destinations_are_refused_before_the_cut_and_keep_what_was_there() {
         )
     );
     let broken = base.join("broken");
-    std::fs::create_dir(&broken).expect("mkdir");
-    std::fs::write(
+    fs_err::create_dir(&broken).expect("mkdir");
+    fs_err::write(
         broken.join("oci-layout"),
         r#"{"imageLayoutVersion":"2.0.0"}"#,
     )

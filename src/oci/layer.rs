@@ -76,9 +76,9 @@ pub(crate) fn write_layer(
         let (digest, size) = compressed.map_err(write_error)?;
         let diff_id = produced?;
         Ok(LayerBlob {
-            digest: crate::extract::root::hex(&digest),
+            digest: crate::digest::hex(&digest),
             size,
-            diff_id: crate::extract::root::hex(&diff_id),
+            diff_id: crate::digest::hex(&diff_id),
         })
     })
 }

@@ -190,7 +190,7 @@ impl Staging {
             .sync_all()
             .map_err(io_error("write", &path))?;
         let target = blobs.join(&digest);
-        readable(temporary.as_file(), &path)?;
+        readable(&temporary, &path)?;
         temporary
             .persist(&target)
             .map_err(|error| io_error("rename a blob to", &target)(error.error))?;
@@ -199,7 +199,7 @@ impl Staging {
 
     /// Writes bytes as a blob; returns its digest (hex).
     pub(crate) fn put_blob(&self, bytes: &[u8]) -> Result<String, OciError> {
-        let digest = sha256_hex(bytes);
+        let digest = crate::digest::sha256_hex(bytes);
         self.write_blob(|out| {
             out.write_all(bytes)
                 .map_err(io_error("write", Path::new(&digest)))?;
@@ -264,14 +264,9 @@ pub(crate) fn update_index(index: &mut Index, tag: Option<&Tag>, mut image: Desc
 
 /// Temporary files are private (0600); what they become is for anyone to read, as a file
 /// written with the usual umask would be.
-fn readable(file: &std::fs::File, path: &Path) -> Result<(), OciError> {
-    file.set_permissions(std::fs::Permissions::from_mode(0o644))
+fn readable(temporary: &tempfile::NamedTempFile, path: &Path) -> Result<(), OciError> {
+    fs_err::set_permissions(temporary.path(), std::fs::Permissions::from_mode(0o644))
         .map_err(io_error("set the mode of", path))
-}
-
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest as _;
-    crate::extract::root::hex(&sha2::Sha256::digest(bytes))
 }
 
 fn is_empty_dir(dir: &Path) -> Result<bool, OciError> {
@@ -300,7 +295,7 @@ fn write_file_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Oci
         .write_all(bytes)
         .and_then(|()| temporary.as_file().sync_all())
         .map_err(io_error("write", &target))?;
-    readable(temporary.as_file(), &target)?;
+    readable(&temporary, &target)?;
     temporary
         .persist(&target)
         .map_err(|error| io_error("rename a file to", &target)(error.error))?;
@@ -364,7 +359,7 @@ fn pack(dir: &Path, file: &Path) -> Result<(), OciError> {
         .as_file()
         .sync_all()
         .map_err(io_error("write", file))?;
-    readable(temporary.as_file(), file)?;
+    readable(&temporary, file)?;
     temporary
         .persist(file)
         .map_err(|error| io_error("rename a file to", file)(error.error))?;

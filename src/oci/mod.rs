@@ -24,9 +24,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::accounts::{AccountError, Accounts, AddedUser};
-use crate::cut::{CutError, CutOptions, CutSummary, Reporter};
+use crate::cut::{CutError, CutOptions, CutSummary};
 use crate::extract::{Installed, InstalledKind};
 use crate::release::{Arch, Release, SliceKey};
+use crate::report::Reporter;
 use json::{Descriptor, Platform};
 pub(crate) use layout::{Destination, Staging};
 
@@ -62,13 +63,13 @@ pub(crate) enum OciError {
 impl OciError {
     /// Whether what the user gave is at fault (exit status 1).
     pub(crate) fn is_user_error(&self) -> bool {
-        matches!(
-            self,
+        match self {
             OciError::NotALayout { .. }
-                | OciError::ArchivePath { .. }
-                | OciError::Tag { .. }
-                | OciError::Unusable { .. }
-        )
+            | OciError::ArchivePath { .. }
+            | OciError::Tag { .. }
+            | OciError::Unusable { .. } => true,
+            OciError::Io { .. } | OciError::Unsupported { .. } => false,
+        }
     }
 }
 
@@ -308,10 +309,6 @@ pub(crate) struct ImageSummary {
 
 /// Cuts each architecture, adds the accounts, and writes the image: the destination is
 /// checked first, every cut runs before anything is written, and the index goes last.
-#[expect(
-    clippy::result_large_err,
-    reason = "an image is made once; its error is not worth boxing"
-)]
 pub(crate) fn cut_image(
     job: &ImageJob<'_>,
     reporter: &dyn Reporter,
@@ -335,11 +332,9 @@ pub(crate) fn cut_image(
         if job.arches.len() > 1 {
             reporter.step(&format!("Cutting for {}...", arch.as_str()));
         }
-        let options = CutOptions {
-            root: root.clone(),
-            arch,
-            ..job.options.clone()
-        };
+        let mut options = job.options.clone();
+        options.root.clone_from(&root);
+        options.archives.arch = arch;
         let summary = crate::cut::cut(job.release, job.slices, &options, reporter)?;
         let users = crate::accounts::apply(&root, job.accounts)?;
         cuts.push((arch, root, temporary, summary, users));

@@ -1,70 +1,161 @@
-//! The release bundled into kerf, the project's `slices/ubuntu-24.04/`: it lints by name,
-//! covers every package of the fixture mirror, each of its `*_bins` slices cuts alone into
-//! a root where `kerf check` finds nothing missing and the program runs, Python's standard
-//! slice imports its native modules, the large cut of the fixture README works in a chroot,
-//! and none of its files is a copy of the chisel-releases file of the same package.
+//! The releases bundled into kerf, the project's `slices/<name>/`: each lints by name and
+//! `kerf version` counts it, each covers every package of its fixture archive, each of its
+//! `*_bins` slices cuts alone into a root where `kerf check` finds nothing missing and the
+//! program runs (in a chroot for amd64, under qemu for arm64), and all its slices cut
+//! together. Then what each release is for: Python's standard slice imports its native
+//! modules, the fixture README's large cut works in a chroot, OpenSSL finds its legacy
+//! provider and the CA bundle. (That none of their files is a copy of chisel-releases is
+//! `bundled_no_copy.rs`.)
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::process::Command;
+use std::sync::{Mutex, PoisonError};
 
 use sha2::{Digest as _, Sha256};
 
-use crate::harness::{kerf, Run, StaticServer, TestDir};
+use crate::harness::{kerf, kerf_with, Run, StaticServer, TestDir};
 use crate::mutate_scripts::in_chroot;
 use crate::with_shared;
 
-/// The bundled release, by the name `--release` takes.
-const RELEASE: &str = "ubuntu-24.04";
-
-/// Its sources in this repository.
-fn release_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("slices")
-        .join(RELEASE)
+/// A bundled release and the fixture archive its tests cut from.
+struct Bundled {
+    /// The name `--release` takes.
+    name: &'static str,
+    /// The fixture mirror, below `../shared/fixtures`, served as it is.
+    mirror: &'static str,
+    /// Each archive of the release and its path below the served mirror.
+    archives: &'static [(&'static str, &'static str)],
+    /// The architectures the fixture has packages for.
+    arches: &'static [&'static str],
+    /// The clock of its cuts (`KERF_NOW`), where the fixture's signed files expire.
+    now: Option<&'static str>,
+    /// What `kerf lint` counts: packages, slices and paths.
+    counts: (usize, usize, usize),
+    /// One entry per `*_bins` slice of the release, in `find`'s order.
+    bins: &'static [BinsCheck],
 }
 
-/// `kerf cut --release ubuntu-24.04` of `slices` into `root`, from the fixture mirror served
-/// at `url`. The mirror only has amd64 packages, hence `--arch`.
-fn cut(url: &str, root: &Path, cache: &Path, slices: &[&str]) -> Run {
-    let archive = format!("ubuntu={url}ubuntu/");
-    let mut args = vec![
-        "cut",
-        "-q",
-        "--release",
-        RELEASE,
-        "--arch",
-        "amd64",
-        "--root",
-        root.to_str().unwrap(),
-        "--cache-dir",
-        cache.to_str().unwrap(),
-        "--archive-url",
-        &archive,
-    ];
-    args.extend_from_slice(slices);
-    kerf(root.parent().unwrap(), &args)
+const NOBLE: Bundled = Bundled {
+    name: "ubuntu-24.04",
+    mirror: "noble-mirror",
+    archives: &[("ubuntu", "ubuntu/")],
+    arches: &["amd64"],
+    now: None,
+    counts: (64, 150, 564),
+    bins: &NOBLE_BINS,
+};
+
+const RESOLUTE: Bundled = Bundled {
+    name: "ubuntu-26.04",
+    mirror: "resolute-mirror",
+    archives: &[("ubuntu", "ubuntu/")],
+    arches: &["amd64"],
+    now: None,
+    counts: (74, 170, 582),
+    bins: &RESOLUTE_BINS,
+};
+
+const TRIXIE: Bundled = Bundled {
+    name: "debian-13",
+    mirror: "trixie-mirror",
+    archives: &[
+        ("debian", "debian/"),
+        ("debian-security", "debian-security/"),
+    ],
+    arches: &["amd64", "arm64"],
+    // Debian's pockets carry a Valid-Until a week after their Date: the fixture's updates and
+    // security pockets were signed on 2026-12-04 and expire on 2026-12-11. The cuts run on
+    // 2026-12-05 00:00 UTC, whatever the day the tests run.
+    now: Some(TRIXIE_VALID),
+    counts: (8, 28, 109),
+    bins: &TRIXIE_BINS,
+};
+
+const RELEASES: [&Bundled; 3] = [&TRIXIE, &NOBLE, &RESOLUTE];
+
+/// 2026-12-05 00:00 UTC: the trixie fixture's files are all valid.
+const TRIXIE_VALID: &str = "1796428800";
+
+/// A release's sources in this repository.
+pub(crate) fn release_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("slices")
+        .join(name)
+}
+
+/// The fixture archive of one release, served on loopback while this lives.
+struct Mirror<'a> {
+    bundled: &'a Bundled,
+    server: StaticServer,
+}
+
+impl<'a> Mirror<'a> {
+    fn serve(shared: &Path, bundled: &'a Bundled) -> Mirror<'a> {
+        Mirror {
+            bundled,
+            server: StaticServer::serve(&shared.join("fixtures").join(bundled.mirror)),
+        }
+    }
+
+    /// `kerf cut --release NAME --arch ARCH` of `slices` into `root`, from this mirror.
+    fn cut(&self, arch: &str, root: &Path, cache: &Path, slices: &[&str]) -> Run {
+        let archives: Vec<String> = self
+            .bundled
+            .archives
+            .iter()
+            .map(|(name, path)| format!("{name}={}{path}", self.server.url()))
+            .collect();
+        let mut args = vec![
+            "cut",
+            "-q",
+            "--release",
+            self.bundled.name,
+            "--arch",
+            arch,
+            "--root",
+            root.to_str().unwrap(),
+            "--cache-dir",
+            cache.to_str().unwrap(),
+        ];
+        for archive in &archives {
+            args.extend(["--archive-url", archive]);
+        }
+        args.extend_from_slice(slices);
+        let env: Vec<(&str, &str)> = self
+            .bundled
+            .now
+            .map(|now| ("KERF_NOW", now))
+            .into_iter()
+            .collect();
+        kerf_with(root.parent().unwrap(), &env, &args)
+    }
 }
 
 /// The download cache of every cut in this file, below Cargo's temporary directory for
-/// tests, filled once per test process before any test uses it. A cut from a cold cache
-/// fetches and parses the mirror's whole package indexes, most of its time in a debug
-/// build; later cuts reuse them and the .debs, and fetch only the signed InRelease files.
-fn warm_cache(shared: &Path) -> &'static Path {
-    static CACHE: OnceLock<PathBuf> = OnceLock::new();
-    CACHE.get_or_init(|| {
-        let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bundled-release-cache");
-        let server = StaticServer::serve(&shared.join("fixtures/noble-mirror"));
+/// tests. The first use of each release and architecture in a test process warms it with a
+/// small cut: a cut from a cold cache fetches and parses the mirror's whole package indexes,
+/// most of its time in a debug build, and tests running at once would each do so. Later cuts
+/// reuse the indexes and the .debs, and fetch only the signed InRelease files.
+fn warm_cache(shared: &Path, bundled: &Bundled, arch: &str) -> PathBuf {
+    static WARMED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bundled-release-cache");
+    let mut warmed = WARMED.lock().unwrap_or_else(PoisonError::into_inner);
+    if warmed.insert(format!("{} {arch}", bundled.name)) {
+        let mirror = Mirror::serve(shared, bundled);
         let dir = TestDir::new();
         let root = dir.path().join("rootfs");
-        cut(&server.url(), &root, &cache, &["base-files_copyright"]).success();
-        cache
-    })
+        mirror
+            .cut(arch, &root, &cache, &["base-files_copyright"])
+            .success();
+    }
+    cache
 }
 
-/// `kerf check --root ROOT --release ubuntu-24.04` must find every interpreter and library.
+/// `kerf check --root ROOT --release NAME --arch ARCH` must find every interpreter and
+/// library.
 #[track_caller]
-fn assert_complete(root: &Path, what: &str) {
+fn assert_complete(root: &Path, bundled: &Bundled, arch: &str, what: &str) {
     let run = kerf(
         root.parent().unwrap(),
         &[
@@ -72,76 +163,146 @@ fn assert_complete(root: &Path, what: &str) {
             "--root",
             root.to_str().unwrap(),
             "--release",
-            RELEASE,
+            bundled.name,
             "--arch",
-            "amd64",
+            arch,
         ],
     );
     assert!(
         run.status == 0
             && run.stdout.starts_with("ok: ")
             && run.stdout.ends_with(" checked, nothing missing\n"),
-        "{what}: kerf check failed ({}):\n{}{}",
+        "{} {arch} {what}: kerf check failed ({}):\n{}{}",
+        bundled.name,
         run.status,
         run.stdout,
         run.stderr
     );
 }
 
-/// Runs `args` in a chroot of `root` and asserts success and the start of the output;
-/// returns false (after saying why) when this machine cannot run the root's programs.
-#[track_caller]
-fn assert_runs(root: &Path, env: &[(&str, &str)], args: &[&str], prints: &str) -> bool {
-    if !cfg!(target_arch = "x86_64") {
-        #[allow(clippy::print_stderr)]
-        {
-            eprintln!("skipping the chroot checks: the fixture's programs are amd64 ones");
-        }
-        return false;
+/// Says why a check is skipped, on stderr where the test harness shows it.
+fn skip(why: &str) {
+    #[expect(clippy::print_stderr, reason = "a skipped check says why")]
+    {
+        eprintln!("skipping: {why}");
     }
-    let Some((ok, output)) = in_chroot(root, env, args) else {
+}
+
+/// Runs `args` (a program of the root and its arguments) as the root's own system would:
+/// in a chroot for amd64 (on an x86-64 machine), under `qemu-aarch64-static -L ROOT` for
+/// arm64. Returns whether it succeeded and its output, or `None` (after saying why) when
+/// this machine cannot run it.
+fn run_in_root(
+    root: &Path,
+    arch: &str,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> Option<(bool, String)> {
+    match arch {
+        "amd64" if cfg!(target_arch = "x86_64") => in_chroot(root, env, args),
+        "arm64" => under_qemu(root, env, args),
+        _ => {
+            skip(&format!("this machine cannot run {arch} programs"));
+            None
+        }
+    }
+}
+
+/// The arm64 program `args[0]` of `root` run by qemu's user-mode emulator, which finds the
+/// program's loader and libraries, and the files the program opens, inside the root.
+fn under_qemu(root: &Path, env: &[(&str, &str)], args: &[&str]) -> Option<(bool, String)> {
+    let qemu = Path::new("/usr/bin/qemu-aarch64-static");
+    if !qemu.exists() {
+        skip("no qemu-aarch64-static (Debian's qemu-user-static; .ci/run installs it)");
+        return None;
+    }
+    let (program, rest) = args.split_first().expect("a program");
+    let output = Command::new(qemu)
+        .arg("-L")
+        .arg(root)
+        .arg(root.join(program.trim_start_matches('/')))
+        .args(rest)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .envs(env.iter().copied())
+        .output()
+        .expect("cannot run qemu-aarch64-static");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some((output.status.success(), text))
+}
+
+/// Runs `args` in `root` and asserts success and the start of the output; returns false
+/// (after saying why) when this machine cannot run the root's programs.
+#[track_caller]
+fn assert_runs(root: &Path, arch: &str, env: &[(&str, &str)], args: &[&str], prints: &str) -> bool {
+    let Some((ok, output)) = run_in_root(root, arch, env, args) else {
         return false;
     };
     assert!(
         ok && output.starts_with(prints),
-        "chroot {} {args:?}: expected output starting with {prints:?}, got:\n{output}",
+        "{arch} {} {args:?}: expected output starting with {prints:?}, got:\n{output}",
         root.display()
     );
     true
 }
 
-#[test]
-fn the_bundled_release_lints_by_name() {
+/// The slices of a release that `kerf find` lists for `query`, in its order.
+fn find(bundled: &Bundled, query: &str) -> Vec<String> {
     let dir = TestDir::new();
-    let run = kerf(dir.path(), &["lint", "--release", RELEASE]);
-    let out = run.success();
-    assert!(
-        out.starts_with("ok: 64 packages, 150 slices, 564 paths, no problems (")
-            && out.ends_with(" ms)\n"),
-        "{out}"
-    );
-    let run = kerf(dir.path(), &["version"]);
-    assert!(
-        run.success()
-            .ends_with(&format!("\nbundled releases: {RELEASE}\n")),
-        "{}",
-        run.stdout
-    );
+    let run = kerf(dir.path(), &["find", "--release", bundled.name, query]);
+    run.success()
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
 }
 
-/// Every package of the fixture mirror (its pool holds exactly the .debs of the README's two
-/// cuts) has a slice file, named after the package as chisel requires.
 #[test]
-fn the_bundled_release_covers_every_package_of_the_fixture_mirror() {
-    with_shared!(shared => { covers_every_package(&shared) });
+fn the_bundled_releases_lint_by_name_and_kerf_version_counts_them() {
+    let dir = TestDir::new();
+    let mut version = format!("kerf {}\nbundled releases:\n", env!("CARGO_PKG_VERSION"));
+    for bundled in RELEASES {
+        let run = kerf(dir.path(), &["lint", "--release", bundled.name]);
+        let out = run.success();
+        let (packages, slices, paths) = bundled.counts;
+        assert!(
+            out.starts_with(&format!(
+                "ok: {packages} packages, {slices} slices, {paths} paths, no problems ("
+            )) && out.ends_with(" ms)\n"),
+            "{}: {out}",
+            bundled.name
+        );
+        version.push_str(&format!(
+            "  {}: {packages} packages, {slices} slices\n",
+            bundled.name
+        ));
+    }
+    assert_eq!(kerf(dir.path(), &["version"]).success(), version);
 }
 
-fn covers_every_package(shared: &Path) {
+/// Every package of each fixture archive has a slice file, named after the package as
+/// chisel requires. Each pool holds exactly the .debs the fixture was made for (the Debian
+/// one a few older versions as well, and both architectures).
+#[test]
+fn each_bundled_release_covers_every_package_of_its_fixture() {
+    with_shared!(shared => {
+        for (bundled, expected) in [(&NOBLE, 64), (&RESOLUTE, 74), (&TRIXIE, 8)] {
+            covers_every_package(&shared, bundled, expected);
+        }
+    });
+}
+
+fn covers_every_package(shared: &Path, bundled: &Bundled, expected: usize) {
     let mut pool = BTreeSet::new();
-    let mut pending = vec![shared.join("fixtures/noble-mirror/ubuntu/pool")];
+    let mut pending = vec![shared.join("fixtures").join(bundled.mirror)];
     while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).expect("cannot read the pool") {
-            let path = entry.expect("a pool entry").path();
+        for entry in fs_err::read_dir(&dir).expect("cannot read the mirror") {
+            let path = entry.expect("a mirror entry").path();
             let name = path.file_name().and_then(|name| name.to_str());
             if path.is_dir() {
                 pending.push(path.clone());
@@ -151,21 +312,27 @@ fn covers_every_package(shared: &Path) {
             }
         }
     }
-    assert_eq!(pool.len(), 64, "the fixture's pool");
-    let files: BTreeSet<String> = file_names(&release_dir().join("slices"))
+    assert_eq!(
+        pool.len(),
+        expected,
+        "{}: the fixture's packages",
+        bundled.mirror
+    );
+    let files: BTreeSet<String> = file_names(&release_dir(bundled.name).join("slices"))
         .iter()
         .filter_map(|name| name.strip_suffix(".yaml").map(str::to_owned))
         .collect();
     let missing: Vec<&String> = pool.difference(&files).collect();
     assert!(
         missing.is_empty(),
-        "packages of the fixture without a slice file: {missing:?}"
+        "{}: packages of the fixture without a slice file: {missing:?}",
+        bundled.name
     );
 }
 
 /// The names of the entries of `dir`, sorted.
-fn file_names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
+pub(crate) fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs_err::read_dir(dir)
         .unwrap_or_else(|error| panic!("cannot read {}: {error}", dir.display()))
         .map(|entry| entry.expect("a directory entry").file_name())
         .map(|name| name.to_string_lossy().into_owned())
@@ -181,9 +348,7 @@ struct BinsCheck {
     prints: &'static str,
 }
 
-/// One entry per `*_bins` slice of the release; the test fails if the release gains or loses
-/// one without this table following.
-const BINS: [BinsCheck; 11] = [
+const NOBLE_BINS: [BinsCheck; 11] = [
     BinsCheck {
         slice: "bash_bins",
         args: &["/usr/bin/bash", "--version"],
@@ -242,98 +407,364 @@ const BINS: [BinsCheck; 11] = [
     },
 ];
 
+const RESOLUTE_BINS: [BinsCheck; 13] = [
+    BinsCheck {
+        slice: "bash_bins",
+        args: &["/usr/bin/bash", "--version"],
+        prints: "GNU bash, version 5.3.9(1)-release ",
+    },
+    BinsCheck {
+        slice: "busybox_bins",
+        args: &["/usr/bin/busybox", "--help"],
+        prints: "BusyBox v1.37.0 (Ubuntu 1:1.37.0-7ubuntu1) multi-call binary.\n",
+    },
+    // The usual names, links to the gnu-prefixed programs.
+    BinsCheck {
+        slice: "coreutils-from-gnu_bins",
+        args: &["/usr/bin/cat", "--version"],
+        prints: "cat (GNU coreutils) 9.7\n",
+    },
+    BinsCheck {
+        slice: "coreutils_bins",
+        args: &["/bin/ls", "--version"],
+        prints: "ls (GNU coreutils) 9.7\n",
+    },
+    BinsCheck {
+        slice: "curl_bins",
+        args: &["/usr/bin/curl", "--version"],
+        prints: "curl 8.18.0 (x86_64-pc-linux-gnu) libcurl/8.18.0 OpenSSL/3.5.5 ",
+    },
+    BinsCheck {
+        slice: "dash_bins",
+        args: &["/bin/sh", "-c", "echo dash $((6 * 7))"],
+        prints: "dash 42\n",
+    },
+    // who: the program that needs libsystemd, new among coreutils' libraries in 26.04.
+    BinsCheck {
+        slice: "gnu-coreutils_bins",
+        args: &["/usr/bin/gnuwho", "--version"],
+        prints: "who (GNU coreutils) 9.7\n",
+    },
+    BinsCheck {
+        slice: "grep_bins",
+        args: &["/usr/bin/grep", "--version"],
+        prints: "grep (GNU grep) 3.12\n",
+    },
+    BinsCheck {
+        slice: "gzip_bins",
+        args: &["/usr/bin/gzip", "--version"],
+        prints: "gzip 1.14\n",
+    },
+    BinsCheck {
+        slice: "openssl_bins",
+        args: &["/usr/bin/openssl", "version"],
+        prints: "OpenSSL 3.5.5 27 Jan 2026 (Library: OpenSSL 3.5.5 27 Jan 2026)\n",
+    },
+    BinsCheck {
+        slice: "python3.14-minimal_bins",
+        args: &["/usr/bin/python3.14", "--version"],
+        prints: "Python 3.14.4\n",
+    },
+    BinsCheck {
+        slice: "sed_bins",
+        args: &["/usr/bin/sed", "--version"],
+        prints: "/usr/bin/sed (GNU sed) 4.9\n",
+    },
+    BinsCheck {
+        slice: "tar_bins",
+        args: &["/usr/bin/tar", "--version"],
+        prints: "tar (GNU tar) 1.35\n",
+    },
+];
+
+// trixie-security's openssl 3.5.7-1~deb13u3 wins over the point release's 3.5.9-1~deb13u1:
+// the security archive has the higher priority (the release's chisel.yaml says why).
+const TRIXIE_BINS: [BinsCheck; 1] = [BinsCheck {
+    slice: "openssl_bins",
+    args: &["/usr/bin/openssl", "version"],
+    prints: "OpenSSL 3.5.7 9 Jun 2026 (Library: OpenSSL 3.5.7 9 Jun 2026)\n",
+}];
+
+// For each release and architecture of its fixture: every `*_bins` slice, cut alone, gives
+// a root where `kerf check` finds nothing missing and the program runs. The table of each
+// release must list exactly the slices `find` knows. One test per release and architecture,
+// so that they run side by side.
+
 #[test]
-fn every_bins_slice_cuts_alone_and_its_program_runs() {
-    with_shared!(shared => { every_bins_slice(&shared) });
+fn every_bins_slice_of_ubuntu_24_04_cuts_alone_and_runs() {
+    with_shared!(shared => { every_bins_slice(&shared, &NOBLE, "amd64") });
 }
 
-fn every_bins_slice(shared: &Path) {
-    // The release's `*_bins` slices, as `find` lists them (its fuzzy match also finds
-    // base-files_bin, hence the filter).
-    let dir = TestDir::new();
-    let run = kerf(dir.path(), &["find", "--release", RELEASE, "_bins"]);
-    let found: Vec<&str> = run
-        .success()
-        .lines()
-        .skip(1)
-        .filter_map(|line| line.split_whitespace().next())
+#[test]
+fn every_bins_slice_of_ubuntu_26_04_cuts_alone_and_runs() {
+    with_shared!(shared => { every_bins_slice(&shared, &RESOLUTE, "amd64") });
+}
+
+#[test]
+fn every_bins_slice_of_debian_13_cuts_alone_and_runs_on_amd64() {
+    with_shared!(shared => { every_bins_slice(&shared, &TRIXIE, "amd64") });
+}
+
+#[test]
+fn every_bins_slice_of_debian_13_cuts_alone_and_runs_on_arm64_under_qemu() {
+    with_shared!(shared => { every_bins_slice(&shared, &TRIXIE, "arm64") });
+}
+
+fn every_bins_slice(shared: &Path, bundled: &Bundled, arch: &str) {
+    // `find`'s fuzzy match also finds base-files_bin, hence the filter.
+    let found: Vec<String> = find(bundled, "_bins")
+        .into_iter()
         .filter(|name| name.ends_with("_bins"))
         .collect();
-    let table: Vec<&str> = BINS.iter().map(|check| check.slice).collect();
-    assert_eq!(found, table, "the release's *_bins slices and this table");
+    let table: Vec<&str> = bundled.bins.iter().map(|check| check.slice).collect();
+    assert_eq!(
+        found, table,
+        "{}: its *_bins slices and this table",
+        bundled.name
+    );
 
-    let cache = warm_cache(shared);
-    let server = StaticServer::serve(&shared.join("fixtures/noble-mirror"));
-    let mut chroot = true;
-    for check in BINS {
+    let cache = warm_cache(shared, bundled, arch);
+    let mirror = Mirror::serve(shared, bundled);
+    let dir = TestDir::new();
+    let mut runs = true;
+    for check in bundled.bins {
         let root = dir.path().join(check.slice);
-        cut(&server.url(), &root, cache, &[check.slice]).success();
-        assert_complete(&root, check.slice);
-        if chroot {
-            chroot = assert_runs(&root, &[], check.args, check.prints);
+        mirror.cut(arch, &root, &cache, &[check.slice]).success();
+        assert_complete(&root, bundled, arch, check.slice);
+        if runs {
+            runs = assert_runs(&root, arch, &[], check.args, check.prints);
         }
     }
 }
 
-#[test]
-fn python_standard_imports_its_native_modules() {
-    with_shared!(shared => { python_standard(&shared) });
-}
+/// Every slice of a release in one cut: each of its paths and globs matches something in its
+/// package, nothing conflicts when all are selected, the root is complete, and the manifest
+/// that base-files_chisel asks for lists every slice. Returns the root, kept in `dir`.
+fn cut_every_slice(shared: &Path, dir: &TestDir, bundled: &Bundled, arch: &str) -> PathBuf {
+    let slices = find(bundled, "*");
+    assert_eq!(slices.len(), bundled.counts.1, "{}'s slices", bundled.name);
+    let slices: Vec<&str> = slices.iter().map(String::as_str).collect();
 
-fn python_standard(shared: &Path) {
-    let cache = warm_cache(shared);
-    let server = StaticServer::serve(&shared.join("fixtures/noble-mirror"));
-    let dir = TestDir::new();
-    let root = dir.path().join("rootfs");
-    cut(&server.url(), &root, cache, &["python3.12_standard"]).success();
-    assert_complete(&root, "python3.12_standard");
-    // _ssl (OpenSSL), _sqlite3 (SQLite) and _json are extension modules of three different
-    // slices; each import loads its shared object.
-    let script = "import ssl, sqlite3, json\n\
-                  print(json.dumps([ssl.OPENSSL_VERSION, sqlite3.sqlite_version]))";
-    assert_runs(
-        &root,
-        &[],
-        &["/usr/bin/python3.12", "-c", script],
-        "[\"OpenSSL 3.0.13 30 Jan 2024\", \"3.45.1\"]\n",
-    );
-}
-
-/// Every slice of the release in one cut: each of its paths and globs matches something in
-/// its package, nothing conflicts when all are selected, and the root is complete.
-#[test]
-fn every_slice_cuts_together() {
-    with_shared!(shared => { every_slice(&shared) });
-}
-
-fn every_slice(shared: &Path) {
-    let dir = TestDir::new();
-    let run = kerf(dir.path(), &["find", "--release", RELEASE, "*"]);
-    let slices: Vec<&str> = run
-        .success()
-        .lines()
-        .skip(1)
-        .filter_map(|line| line.split_whitespace().next())
-        .collect();
-    assert_eq!(slices.len(), 150, "the release's slices");
-
-    let cache = warm_cache(shared);
-    let server = StaticServer::serve(&shared.join("fixtures/noble-mirror"));
-    let root = dir.path().join("rootfs");
-    cut(&server.url(), &root, cache, &slices).success();
-    assert_complete(&root, "every slice");
-    // The manifest that base-files_chisel asks for lists every slice cut.
-    let wall = std::fs::read(root.join("var/lib/chisel/manifest.wall")).expect("the manifest");
+    let cache = warm_cache(shared, bundled, arch);
+    let mirror = Mirror::serve(shared, bundled);
+    let root = dir.path().join(format!("{}-{arch}", bundled.name));
+    mirror.cut(arch, &root, &cache, &slices).success();
+    assert_complete(&root, bundled, arch, "every slice");
+    let wall = fs_err::read(root.join("var/lib/chisel/manifest.wall")).expect("the manifest");
     let wall = String::from_utf8(zstd::decode_all(wall.as_slice()).expect("zstd")).expect("UTF-8");
     let listed: Vec<&str> = wall
         .lines()
         .filter_map(|line| line.strip_prefix(r#"{"kind":"slice","name":""#))
         .filter_map(|rest| rest.strip_suffix(r#""}"#))
         .collect();
-    assert_eq!(listed, slices);
+    assert_eq!(
+        listed, slices,
+        "{} {arch}: the manifest's slices",
+        bundled.name
+    );
+    root
 }
 
-/// The large cut of the fixture README, with this release instead of the corpus's.
+/// The sha256 of a file of the root, as hex.
+fn sha256_hex(path: &Path) -> String {
+    let bytes = fs_err::read(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// Asserts that the fixture's reference listing has this CA bundle: the bundle that
+/// ca-certificates_data's script builds is the one update-ca-certificates built for the
+/// reference root.
+#[track_caller]
+fn assert_reference_bundle(shared: &Path, root: &Path, reference: &str) {
+    let digest = sha256_hex(&root.join("etc/ssl/certs/ca-certificates.crt"));
+    let listing = fs_err::read_to_string(shared.join("fixtures/expected").join(reference))
+        .unwrap_or_else(|error| panic!("cannot read expected/{reference}: {error}"));
+    let line_end = format!(" {digest} /etc/ssl/certs/ca-certificates.crt");
+    assert!(
+        listing
+            .lines()
+            .any(|line| line.starts_with("f 0o644 ") && line.ends_with(&line_end)),
+        "the CA bundle (sha256 {digest}) differs from the one in {reference}"
+    );
+}
+
+/// A command run in a cut root, with its environment, and the start of what it must print.
+struct InRoot {
+    env: &'static [(&'static str, &'static str)],
+    args: &'static [&'static str],
+    prints: &'static str,
+}
+
+/// Runs each check in `root`, as far as this machine can run its programs.
+#[track_caller]
+fn assert_all_run(root: &Path, arch: &str, checks: &[InRoot]) {
+    for check in checks {
+        if !assert_runs(root, arch, check.env, check.args, check.prints) {
+            break;
+        }
+    }
+}
+
+#[test]
+fn every_slice_of_ubuntu_24_04_cuts_together() {
+    with_shared!(shared => {
+        let dir = TestDir::new();
+        cut_every_slice(&shared, &dir, &NOBLE, "amd64");
+    });
+}
+
+/// 26.04 whole: Python 3.14 with the native modules of four slices (OpenSSL, SQLite, zstd
+/// and uuid, new in 3.14's or 26.04's library), readline and curses; the CA bundle;
+/// OpenSSL's legacy provider, a package of its own since 3.5.
+const RESOLUTE_CHECKS: [InRoot; 4] = [
+    InRoot {
+        env: &[],
+        args: &[
+            "/usr/bin/python3.14",
+            "-c",
+            "import ssl, sqlite3, json, _uuid, uuid, readline, curses\n\
+             from compression import zstd\n\
+             print(json.dumps([ssl.OPENSSL_VERSION, sqlite3.sqlite_version, \
+             zstd.decompress(zstd.compress(b'kerf')).decode(), uuid.uuid4().version]))",
+        ],
+        prints: "[\"OpenSSL 3.5.5 27 Jan 2026\", \"3.46.1\", \"kerf\", 4]\n",
+    },
+    InRoot {
+        env: &[],
+        args: &[
+            "/usr/bin/openssl",
+            "x509",
+            "-in",
+            "/etc/ssl/certs/ca-certificates.crt",
+            "-noout",
+            "-subject",
+        ],
+        prints: "subject=CN=ACCVRAIZ1, OU=PKIACCV, O=ACCV, C=ES\n",
+    },
+    InRoot {
+        env: &[],
+        args: &[
+            "/usr/bin/openssl",
+            "list",
+            "-providers",
+            "-provider",
+            "legacy",
+        ],
+        prints: "Providers:\n  legacy\n    name: OpenSSL Legacy Provider\n    version: 3.5.5\n",
+    },
+    InRoot {
+        env: &[("TZ", "Asia/Tokyo")],
+        args: &["/usr/bin/date", "-d", "@0", "+%H:%M %Z"],
+        prints: "09:00 JST\n",
+    },
+];
+
+#[test]
+fn every_slice_of_ubuntu_26_04_cuts_together_and_works() {
+    with_shared!(shared => {
+        let dir = TestDir::new();
+        let root = cut_every_slice(&shared, &dir, &RESOLUTE, "amd64");
+        assert_reference_bundle(&shared, &root, "large-26.04.treesum");
+        assert_all_run(&root, "amd64", &RESOLUTE_CHECKS);
+    });
+}
+
+/// Debian 13 whole, on both architectures: who the root says it is (what scanners read),
+/// the CA bundle, and OpenSSL with its legacy provider.
+const TRIXIE_CHECKS: [InRoot; 2] = [
+    InRoot {
+        env: &[],
+        args: &[
+            "/usr/bin/openssl",
+            "x509",
+            "-in",
+            "/etc/ssl/certs/ca-certificates.crt",
+            "-noout",
+            "-subject",
+        ],
+        prints: "subject=CN=ACCVRAIZ1, OU=PKIACCV, O=ACCV, C=ES\n",
+    },
+    InRoot {
+        env: &[],
+        args: &[
+            "/usr/bin/openssl",
+            "list",
+            "-providers",
+            "-provider",
+            "legacy",
+            "-provider",
+            "default",
+        ],
+        prints: "Providers:\n  default\n    name: OpenSSL Default Provider\n    version: 3.5.7\n    status: active\n  legacy\n    name: OpenSSL Legacy Provider\n    version: 3.5.7\n",
+    },
+];
+
+#[test]
+fn every_slice_of_debian_13_cuts_together_and_works_on_amd64_and_arm64() {
+    with_shared!(shared => {
+        let dir = TestDir::new();
+        for arch in TRIXIE.arches {
+            let root = cut_every_slice(&shared, &dir, &TRIXIE, arch);
+            let os_release = fs_err::read_to_string(root.join("usr/lib/os-release"))
+                .expect("os-release");
+            assert!(
+                os_release.contains("\nID=debian\n") && os_release.contains("\nVERSION_ID=\"13\"\n"),
+                "{os_release}"
+            );
+            // The loader at the path the ABI names, through base-files' links.
+            let loader = match *arch {
+                "amd64" => "lib64/ld-linux-x86-64.so.2",
+                _ => "lib/ld-linux-aarch64.so.1",
+            };
+            assert!(root.join(loader).is_file(), "{arch}: no {loader}");
+            assert_all_run(&root, arch, &TRIXIE_CHECKS);
+        }
+    });
+}
+
+/// The cut of the README's example, with the 26.04 release: openssl runs in the root.
+#[test]
+fn ubuntu_26_04s_openssl_runs_in_a_chroot() {
+    with_shared!(shared => {
+        let cache = warm_cache(&shared, &RESOLUTE, "amd64");
+        let mirror = Mirror::serve(&shared, &RESOLUTE);
+        let dir = TestDir::new();
+        let root = dir.path().join("rootfs");
+        mirror
+            .cut("amd64", &root, &cache, &["base-files_base", "libc6_libs", "openssl_bins"])
+            .success();
+        assert_complete(&root, &RESOLUTE, "amd64", "the small cut");
+        assert_runs(&root, "amd64", &[], &["/usr/bin/openssl", "version"], "OpenSSL 3.");
+    });
+}
+
+#[test]
+fn python_3_12_standard_imports_its_native_modules() {
+    with_shared!(shared => {
+        let cache = warm_cache(&shared, &NOBLE, "amd64");
+        let mirror = Mirror::serve(&shared, &NOBLE);
+        let dir = TestDir::new();
+        let root = dir.path().join("rootfs");
+        mirror.cut("amd64", &root, &cache, &["python3.12_standard"]).success();
+        assert_complete(&root, &NOBLE, "amd64", "python3.12_standard");
+        // _ssl (OpenSSL), _sqlite3 (SQLite) and _json are extension modules of three different
+        // slices; each import loads its shared object.
+        let script = "import ssl, sqlite3, json\n\
+                      print(json.dumps([ssl.OPENSSL_VERSION, sqlite3.sqlite_version]))";
+        assert_runs(
+            &root,
+            "amd64",
+            &[],
+            &["/usr/bin/python3.12", "-c", script],
+            "[\"OpenSSL 3.0.13 30 Jan 2024\", \"3.45.1\"]\n",
+        );
+    });
+}
+
+/// The large cut of the fixture README, with the 24.04 release instead of the corpus's.
 const LARGE: [&str; 17] = [
     "base-files_base",
     "base-files_release-info",
@@ -353,13 +784,6 @@ const LARGE: [&str; 17] = [
     "tar_bins",
     "gzip_bins",
 ];
-
-/// A command run in a cut root, with its environment, and the start of what it must print.
-struct InRoot {
-    env: &'static [(&'static str, &'static str)],
-    args: &'static [&'static str],
-    prints: &'static str,
-}
 
 /// What the large root must do: a shell, Python with its native modules, curl, the CA bundle
 /// that ca-certificates' script builds (its first certificate), and time zones.
@@ -403,212 +827,54 @@ const LARGE_CHECKS: [InRoot; 5] = [
 ];
 
 #[test]
-fn the_large_cut_works_in_a_chroot() {
-    with_shared!(shared => { large_cut(&shared) });
-}
-
-fn large_cut(shared: &Path) {
-    let cache = warm_cache(shared);
-    let server = StaticServer::serve(&shared.join("fixtures/noble-mirror"));
-    let dir = TestDir::new();
-    let root = dir.path().join("rootfs");
-    cut(&server.url(), &root, cache, &LARGE).success();
-    assert_complete(&root, "the large cut");
-
-    // The script of ca-certificates_data builds the bundle update-ca-certificates would: the
-    // reference root has the same bytes.
-    let bundle =
-        std::fs::read(root.join("etc/ssl/certs/ca-certificates.crt")).expect("the CA bundle");
-    let digest: String = Sha256::digest(&bundle)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
-    let reference = std::fs::read_to_string(shared.join("fixtures/expected/large.treesum"))
-        .expect("cannot read expected/large.treesum");
-    let line_end = format!(" {digest} /etc/ssl/certs/ca-certificates.crt");
-    assert!(
-        reference
-            .lines()
-            .any(|line| line.starts_with("f 0o644 ") && line.ends_with(&line_end)),
-        "the CA bundle (sha256 {digest}) differs from the reference's"
-    );
-    // The certificates were only the script's input: removed, their directory left empty.
-    assert_eq!(
-        file_names(&root.join("usr/share/ca-certificates/mozilla")),
-        Vec::<String>::new()
-    );
-
-    for check in LARGE_CHECKS {
-        if !assert_runs(&root, check.env, check.args, check.prints) {
-            break;
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Not a copy of chisel-releases.
-//
-// The chisel-releases corpus is AGPL material the project may read but not copy. The slice
-// files of this release were written from the packages' contents; this test keeps it so.
-// For each file of the release whose name a file of the corpus's ubuntu-24.04 branch also
-// has (chisel.yaml, and the slice file of the same package):
-//
-// 1. the two are not byte-identical;
-// 2. they are not identical once comments and all whitespace are dropped (a copy with its
-//    comments stripped or re-indented);
-// 3. they share no comment: no comment line of ours, trimmed, is a comment line of theirs;
-// 4. slice files only: few of our "substantive" lines appear in their file. Lines are
-//    compared after trimming, collapsing runs of blanks and dropping trailing comments.
-//    Set aside first are the lines every description of the package has, whoever writes
-//    it: bare keys (`slices:`, `contents:`, `essential:` and the slice names, which are
-//    the interface kept on purpose so the same command lines work with either release),
-//    `package: NAME` and `mutate: |`. What remains (each path entry with its options, each
-//    essential entry, script and text lines) carries the author's choices of what to
-//    include and how to write it. A copy shares nearly all of those lines; independent
-//    files share only what the format forces to be spelled the same (measured when the
-//    release was written: at most 1 line per file, the `generate: manifest` line the
-//    project asked for). The bound, at most 2 lines or a tenth of the substantive lines
-//    (whichever is larger), leaves room for coincidence and still fails on any copied
-//    block. chisel.yaml is exempt from this one: it is almost all facts that must be equal
-//    (Ubuntu's support dates, suites, components, and the archive key itself).
-// ---------------------------------------------------------------------------------------
-
-/// The lines of a file with comments and blank lines dropped, each trimmed, its runs of
-/// whitespace made one space and a trailing ` # comment` removed.
-fn code_lines(text: &str) -> Vec<String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with('#'))
-        .map(|line| {
-            let line = match line.find(" #") {
-                Some(at) => &line[..at],
-                None => line,
-            };
-            line.split_whitespace().collect::<Vec<_>>().join(" ")
-        })
-        .collect()
-}
-
-/// The text of each comment line, `#` and surrounding blanks removed, empty ones skipped.
-fn comment_lines(text: &str) -> BTreeSet<String> {
-    text.lines()
-        .map(str::trim)
-        .filter_map(|line| line.strip_prefix('#'))
-        .map(|comment| comment.trim_start_matches('#').trim().to_owned())
-        .filter(|comment| !comment.is_empty())
-        .collect()
-}
-
-/// A line any slice file of the package has: a key with no value, `package: NAME`, or the
-/// start of a script.
-fn is_structural(line: &str) -> bool {
-    let bare_key = line.strip_suffix(':').is_some_and(|key| {
-        key.starts_with(|c: char| c.is_ascii_lowercase())
-            && key
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-.+".contains(c))
+fn the_large_cut_of_ubuntu_24_04_works_in_a_chroot() {
+    with_shared!(shared => {
+        let cache = warm_cache(&shared, &NOBLE, "amd64");
+        let mirror = Mirror::serve(&shared, &NOBLE);
+        let dir = TestDir::new();
+        let root = dir.path().join("rootfs");
+        mirror.cut("amd64", &root, &cache, &LARGE).success();
+        assert_complete(&root, &NOBLE, "amd64", "the large cut");
+        assert_reference_bundle(&shared, &root, "large.treesum");
+        // The certificates were only the script's input: removed, their directory left
+        // empty. (ca-certificates_data-with-certs, not in this cut, keeps them.)
+        assert_eq!(
+            file_names(&root.join("usr/share/ca-certificates/mozilla")),
+            Vec::<String>::new()
+        );
+        assert_all_run(&root, "amd64", &LARGE_CHECKS);
     });
-    bare_key || line.starts_with("package: ") || line == "mutate: |"
 }
 
+/// A clock past a pocket's Valid-Until (2026-12-11 03:00 UTC: trixie-updates expired at 02:09,
+/// trixie-security still good until 03:54) gets an error that names the archive, the suite,
+/// the date and the way out; `--ignore=release-dates` then cuts from the same files.
 #[test]
-fn no_file_of_the_bundled_release_is_a_copy_of_the_corpus() {
-    with_shared!(shared => { not_a_copy(&shared) });
-}
-
-fn not_a_copy(shared: &Path) {
-    let corpus = shared.join("corpus/chisel-releases/ubuntu-24.04");
-    let ours = release_dir();
-    let mut pairs = vec![("chisel.yaml".to_owned(), corpus.join("chisel.yaml"))];
-    for name in file_names(&ours.join("slices")) {
-        let theirs = corpus.join("slices").join(&name);
-        if theirs.is_file() {
-            pairs.push((format!("slices/{name}"), theirs));
-        }
-    }
-    assert!(
-        pairs.len() > 60,
-        "the corpus has a file for most of our packages"
-    );
-
-    for (name, theirs) in pairs {
-        let ours = std::fs::read_to_string(ours.join(&name)).expect("cannot read our file");
-        let theirs = std::fs::read_to_string(&theirs).expect("cannot read the corpus file");
-
-        assert_ne!(ours, theirs, "{name} is byte-identical to the corpus's");
-        assert_ne!(
-            squeezed(&ours),
-            squeezed(&theirs),
-            "{name} is the corpus's file without comments and whitespace"
+fn debian_13_refuses_an_expired_pocket_and_says_how_to_proceed() {
+    with_shared!(shared => {
+        let mirror = Mirror::serve(&shared, &TRIXIE);
+        let dir = TestDir::new();
+        let cache = dir.path().join("cache");
+        let url = mirror.server.url();
+        let cut = |root: &str, extra: &[&str]| {
+            let debian = format!("debian={url}debian/");
+            let security = format!("debian-security={url}debian-security/");
+            let mut args = vec![
+                "cut", "-q", "--release", "debian-13", "--arch", "amd64", "--root", root,
+                "--cache-dir", cache.to_str().unwrap(), "--archive-url", &debian,
+                "--archive-url", &security,
+            ];
+            args.extend_from_slice(extra);
+            args.push("openssl_bins");
+            kerf_with(dir.path(), &[("KERF_NOW", "1796958000")], &args)
+        };
+        cut("expired", &[]).fails_with(
+            1,
+            "error: archive \"debian\" suite trixie-updates: the InRelease file expired on \
+             Fri, 11 Dec 2026 02:09:32 UTC (its Valid-Until): the mirror is out of date, or \
+             replays an old file; cut anyway with --ignore=release-dates\n",
         );
-        let shared_comments: Vec<String> = comment_lines(&ours)
-            .intersection(&comment_lines(&theirs))
-            .cloned()
-            .collect();
-        assert!(
-            shared_comments.is_empty(),
-            "{name} shares comments with the corpus's: {shared_comments:?}"
-        );
-
-        if name == "chisel.yaml" {
-            continue;
-        }
-        let their_lines: BTreeSet<String> = code_lines(&theirs).into_iter().collect();
-        let substantive: Vec<String> = code_lines(&ours)
-            .into_iter()
-            .filter(|line| !is_structural(line))
-            .collect();
-        let common: Vec<&String> = substantive
-            .iter()
-            .filter(|line| their_lines.contains(*line))
-            .collect();
-        let bound = (substantive.len() / 10).max(2);
-        assert!(
-            common.len() <= bound,
-            "{name}: {} of its {} substantive lines are in the corpus's file, more than \
-             {bound}: {common:?}",
-            common.len(),
-            substantive.len()
-        );
-    }
-}
-
-/// A file's code with comments and every blank removed: what rule 2 compares.
-fn squeezed(text: &str) -> String {
-    code_lines(text).concat().split_whitespace().collect()
-}
-
-#[test]
-fn the_copy_rules_see_a_copy() {
-    // A corpus-like file, and the same with its comment dropped and its blanks changed: one
-    // rule or another catches each disguise.
-    let original = concat!(
-        "package: demo\n\n# Why this path.\nslices:\n  bins:\n    essential:\n",
-        "      - libc6_libs\n    contents:\n      /usr/bin/demo:\n",
-        "      /usr/share/demo/data: {until: mutate}\n",
-    );
-    let stripped = concat!(
-        "package: demo\nslices:\n  bins:\n    essential:\n    - libc6_libs\n",
-        "    contents:\n      /usr/bin/demo:\n      /usr/share/demo/data:   {until: mutate}\n",
-    );
-    assert_eq!(squeezed(original), squeezed(stripped));
-    assert_eq!(
-        comment_lines("# Why this path.\n  #   Why this path.  \n#\n##\n"),
-        BTreeSet::from(["Why this path.".to_owned()])
-    );
-    let substantive: Vec<String> = code_lines(stripped)
-        .into_iter()
-        .filter(|line| !is_structural(line))
-        .collect();
-    assert_eq!(
-        substantive,
-        [
-            "- libc6_libs",
-            "/usr/bin/demo:",
-            "/usr/share/demo/data: {until: mutate}"
-        ]
-    );
-    assert!(is_structural("data-with-certs:") && is_structural("package: libc6"));
-    assert!(is_structural("mutate: |") && !is_structural("mutate: print(1)"));
-    assert!(!is_structural("/usr/bin/x:") && !is_structural("text: \"\""));
+        cut("ignored", &["--ignore=release-dates"]).success();
+        assert!(dir.path().join("ignored/usr/bin/openssl").is_file());
+    });
 }

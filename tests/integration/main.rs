@@ -1,5 +1,6 @@
 //! Integration tests: they run the kerf binary, one temporary directory per test.
 
+mod bundled_no_copy;
 mod bundled_release;
 mod check;
 mod cut_fixture;
@@ -10,3 +11,4 @@ mod harness;
 mod mutate_scripts;
 mod oci_image;
 mod release_commands;
+mod todays_archives;

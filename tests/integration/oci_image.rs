@@ -85,7 +85,7 @@ fn tree_bytes(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut found = BTreeMap::new();
     let mut pending = vec![dir.to_owned()];
     while let Some(at) = pending.pop() {
-        for entry in std::fs::read_dir(&at).expect("read_dir") {
+        for entry in fs_err::read_dir(&at).expect("read_dir") {
             let path = entry.expect("entry").path();
             if path.is_dir() {
                 pending.push(path);
@@ -95,7 +95,7 @@ fn tree_bytes(dir: &Path) -> BTreeMap<String, Vec<u8>> {
                     .expect("inside")
                     .display()
                     .to_string();
-                found.insert(name, std::fs::read(&path).expect("read"));
+                found.insert(name, fs_err::read(&path).expect("read"));
             }
         }
     }
@@ -122,12 +122,12 @@ fn the_small_image_is_read_by_skopeo_umoci_and_buildah_and_is_reproducible() {
 
         // Again as nobody (or as this same user) with an empty cache of its own.
         let other = dir.path().join("other");
-        std::fs::create_dir(&other).expect("mkdir");
+        fs_err::create_dir(&other).expect("mkdir");
         let second = other.join("image");
         let as_root = rustix::process::geteuid().is_root();
         let nobody = if as_root && Path::new("/usr/bin/setpriv").exists() {
             use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+            fs_err::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
                 .expect("chmod");
             std::os::unix::fs::chown(&other, Some(65534), Some(65534)).expect("chown");
             Some(65534)
@@ -207,8 +207,8 @@ fn the_small_image_is_read_by_skopeo_umoci_and_buildah_and_is_reproducible() {
             // buildah names the image after the layout's path, which must then be lower case
             // (a temporary directory's name is not): it reads the layout through a link.
             let link = std::env::temp_dir().join(format!("kerf-oci-test-{}", std::process::id()));
-            let _ = std::fs::remove_file(&link);
-            std::os::unix::fs::symlink(&first, &link).expect("symlink");
+            let _ = fs_err::remove_file(&link);
+            fs_err::os::unix::fs::symlink(&first, &link).expect("symlink");
             let image = format!("oci:{}:test", link.display());
             let container = buildah(&["from", "--quiet", "--name", "kerf-oci-test", &image]);
             assert_eq!(container.trim(), "kerf-oci-test");
@@ -217,7 +217,7 @@ fn the_small_image_is_read_by_skopeo_umoci_and_buildah_and_is_reproducible() {
             let user = buildah(&["inspect", "--format", "{{.OCIv1.Config.User}}", "kerf-oci-test"]);
             assert_eq!(user.trim(), "1000:1000");
             buildah(&["rm", "kerf-oci-test"]);
-            std::fs::remove_file(&link).expect("remove the link");
+            fs_err::remove_file(&link).expect("remove the link");
         } else {
             skip("buildah is not installed, or this is not root (chroot isolation needs it)");
         }
@@ -286,7 +286,7 @@ fn image_flags_are_checked_before_any_work() {
         no_output.stderr
     );
     // Nothing was created.
-    let names: Vec<PathBuf> = std::fs::read_dir(dir.path())
+    let names: Vec<PathBuf> = fs_err::read_dir(dir.path())
         .expect("read_dir")
         .map(|entry| entry.expect("entry").path())
         .collect();
