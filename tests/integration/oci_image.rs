@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::cut_fixture::SMALL;
-use crate::harness::{kerf, treesum, Run, StaticServer, TestDir};
+use crate::harness::{kerf, kerf_with, treesum, Run, StaticServer, TestDir};
 use crate::with_shared;
 
 /// Says why (part of) the test cannot run here; reaches the log even when output is captured.
@@ -221,6 +221,112 @@ fn the_small_image_is_read_by_skopeo_umoci_and_buildah_and_is_reproducible() {
         } else {
             skip("buildah is not installed, or this is not root (chroot isolation needs it)");
         }
+    });
+}
+
+/// A blob of a layout, by its `sha256:...` digest.
+fn blob(layout: &Path, digest: &serde_json::Value) -> Vec<u8> {
+    let digest = digest.as_str().expect("a digest");
+    let hex = digest.strip_prefix("sha256:").expect("a sha256 digest");
+    fs_err::read(layout.join("blobs/sha256").join(hex)).expect("the blob")
+}
+
+fn json(bytes: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(bytes).expect("JSON")
+}
+
+/// The issue's multi-arch check: the trixie fixture cut with the bundled `debian-13` release
+/// for amd64 and arm64 gives one index with both platforms, both dated by the newest InRelease
+/// of the fixture, and the arm64 image's openssl, unpacked from its layer, runs under qemu.
+#[test]
+fn a_debian_13_image_for_amd64_and_arm64_has_both_platforms_and_the_arm64_openssl_runs() {
+    with_shared!(shared => {
+        let server = StaticServer::serve(&shared.join("fixtures/trixie-mirror"));
+        let dir = TestDir::new();
+        let layout = dir.path().join("image");
+        let debian = format!("debian={}debian/", server.url());
+        let security = format!("debian-security={}debian-security/", server.url());
+        let run = kerf_with(
+            dir.path(),
+            // The fixture's pockets are valid until 2026-12-11; the cut runs on 2026-12-05.
+            &[("KERF_NOW", "1796428800")],
+            &[
+                "cut", "-q", "--release", "debian-13", "--arch", "amd64,arm64",
+                "--archive-url", &debian, "--archive-url", &security, "--cache-dir", "cache",
+                "--oci-layout", layout.to_str().expect("UTF-8 path"), "--tag", "test",
+                "--entrypoint", "/usr/bin/openssl", "--cmd", "version",
+                "base-files_base", "openssl_bins",
+            ],
+        );
+        run.success();
+
+        let top = json(&fs_err::read(layout.join("index.json")).expect("index.json"));
+        let tagged = &top["manifests"][0];
+        assert_eq!(top["manifests"].as_array().map(Vec::len), Some(1));
+        assert_eq!(tagged["mediaType"], "application/vnd.oci.image.index.v1+json");
+        assert_eq!(tagged["annotations"]["org.opencontainers.image.ref.name"], "test");
+        let index = json(&blob(&layout, &tagged["digest"]));
+        let platforms: Vec<String> = index["manifests"]
+            .as_array()
+            .expect("manifests")
+            .iter()
+            .map(|manifest| manifest["platform"].to_string())
+            .collect();
+        assert_eq!(
+            platforms,
+            [
+                r#"{"architecture":"amd64","os":"linux"}"#,
+                r#"{"architecture":"arm64","os":"linux","variant":"v8"}"#,
+            ]
+        );
+        let arm64 = json(&blob(&layout, &index["manifests"][1]["digest"]));
+        for manifest in index["manifests"].as_array().expect("manifests") {
+            let config = json(&blob(&layout, &json(&blob(&layout, &manifest["digest"]))["config"]["digest"]));
+            assert_eq!(config["architecture"], manifest["platform"]["architecture"]);
+            // trixie-security's InRelease, the newest of the three.
+            assert_eq!(config["created"], "2026-12-04T03:54:29Z");
+            assert_eq!(config["config"]["Entrypoint"][0], "/usr/bin/openssl");
+        }
+
+        if installed("skopeo") {
+            // skopeo picks the arm64 image out of the index, as a runtime on arm64 would.
+            let config = run_tool(
+                Command::new("skopeo")
+                    .args(["--override-arch", "arm64", "--override-variant", "v8"])
+                    .args(["inspect", "--config"])
+                    .arg(format!("oci:{}:test", layout.display())),
+            );
+            let config: serde_json::Value = serde_json::from_str(&config).expect("JSON");
+            assert_eq!(config["architecture"], "arm64");
+            assert_eq!(config["variant"], "v8");
+        } else {
+            skip("skopeo is not installed (apt-get install skopeo; .ci/run does)");
+        }
+
+        let qemu = Path::new("/usr/bin/qemu-aarch64-static");
+        if !qemu.exists() {
+            skip("no qemu-aarch64-static (Debian's qemu-user-static; .ci/run installs it)");
+            return;
+        }
+        let layer = blob(&layout, &arm64["layers"][0]["digest"]);
+        let root = dir.path().join("arm64");
+        tar::Archive::new(flate2::read::GzDecoder::new(layer.as_slice()))
+            .unpack(&root)
+            .expect("the arm64 layer unpacks");
+        let output = Command::new(qemu)
+            .arg("-L")
+            .arg(&root)
+            .arg(root.join("usr/bin/openssl"))
+            .arg("version")
+            .env_clear()
+            .output()
+            .expect("cannot run qemu-aarch64-static");
+        let printed = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && printed.starts_with("OpenSSL 3.5."),
+            "the arm64 openssl printed {printed:?}, {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     });
 }
 
