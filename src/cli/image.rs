@@ -239,3 +239,48 @@ pub(super) fn cut_image(
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+
+    use clap::Parser as _;
+
+    use super::*;
+    use crate::cli::args::{Args, Command};
+
+    fn cut_args(flags: &[&str]) -> CutArgs {
+        let mut argv = vec!["kerf", "cut", "--release", "debian-13"];
+        argv.extend_from_slice(flags);
+        argv.push("openssl_bins");
+        match Args::try_parse_from(argv).expect("the flags parse").command {
+            Command::Cut(args) => args,
+            other => panic!("not a cut: {other:?}"),
+        }
+    }
+
+    fn epoch(value: &'static str) -> impl Fn(&str) -> Option<OsString> {
+        move |name| (name == EPOCH_VARIABLE).then(|| OsString::from(value))
+    }
+
+    #[test]
+    fn source_date_epoch_and_the_architectures_are_settings() {
+        let image = ["--oci-layout", "img", "--arch", "arm64,amd64"];
+        let checked = extras(&cut_args(&image), &epoch("1796428800")).unwrap();
+        assert_eq!(checked.arches, [Arch::Arm64, Arch::Amd64]);
+        assert_eq!(checked.image.unwrap().epoch, Some(1_796_428_800));
+        // Empty is unset, as for other tools that read it.
+        let checked = extras(&cut_args(&image), &epoch("")).unwrap();
+        assert_eq!(checked.image.unwrap().epoch, None);
+        assert_eq!(
+            extras(&cut_args(&image), &epoch("yesterday"))
+                .err()
+                .unwrap()
+                .to_string(),
+            "invalid SOURCE_DATE_EPOCH \"yesterday\": expected whole seconds since 1970-01-01"
+        );
+        // Without an image it is not read.
+        let plain = extras(&cut_args(&["--root", "r"]), &epoch("yesterday")).unwrap();
+        assert!(plain.image.is_none());
+    }
+}
