@@ -675,7 +675,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::transport::http::testserver::{Reply, TestServer};
+    use crate::testing::server::{Reply, TestServer};
     use crate::transport::http::{FetchOptions, Fetcher, ProxySettings};
 
     fn open_temp() -> (tempfile::TempDir, Cache) {

@@ -68,7 +68,7 @@ mod tests {
     use crate::release::{load_files, Release, SourceFile};
 
     fn chisel_yaml() -> String {
-        crate::release::testing::chisel_yaml("v1")
+        crate::testing::release::chisel_yaml("v1")
     }
 
     /// One definition file per `(package, [(slice, hint)])`; each slice has one path of its own.

@@ -22,6 +22,7 @@ use crate::extract::root::{RelPath, Root};
 use crate::extract::{data_entry, entry_path, extract_package, ExtractError, PackagePlan, Visitor};
 use crate::openpgp::{verify_clearsigned, PublicKey};
 use crate::release::{load_files, Arch, Release, SliceKey, SourceFile};
+use crate::testing::release::public_keys_block;
 
 /// How far a fuzzed tarball may expand: far below kerf's own limit, so that a small input that
 /// inflates a lot costs milliseconds, not seconds (the limit itself is what is exercised).
@@ -33,20 +34,12 @@ const SUITE: &str = "fuzz";
 /// "Now" for the date checks, fixed so that a finding replays the same way tomorrow.
 const NOW: i64 = 1_800_000_000;
 
-/// A public key from the project's test data, for the `public-keys` every release must have.
-const TEST_KEY_ARMOR: &str = include_str!("../tests/data/test-key.asc");
-const TEST_KEY_ID: &str = "1A0E304BEEDCF2EB";
-
-/// A minimal valid `chisel.yaml`.
+/// A minimal valid `chisel.yaml` (no maintenance block, unlike the tests' own).
 fn chisel_yaml() -> String {
-    let armor: String = TEST_KEY_ARMOR
-        .lines()
-        .map(|line| format!("      {line}\n"))
-        .collect();
     format!(
         "format: v1\narchives:\n  ubuntu:\n    version: 24.04\n    components: [main]\n    \
-         suites: [noble]\n    public-keys: [test-key]\npublic-keys:\n  test-key:\n    \
-         id: \"{TEST_KEY_ID}\"\n    armor: |\n{armor}"
+         suites: [noble]\n    public-keys: [test-key]\n{}",
+        public_keys_block()
     )
 }
 

@@ -514,7 +514,7 @@ mod tests {
     }
 
     fn chisel_yaml() -> String {
-        crate::release::testing::chisel_yaml("v3")
+        crate::testing::release::chisel_yaml("v3")
     }
 
     const BASE_FILES: &str = "\
@@ -601,7 +601,7 @@ slices:
 ";
 
     fn release() -> Release {
-        crate::release::testing::load(&[
+        crate::testing::release::load(&[
             ("chisel.yaml", &chisel_yaml()),
             ("slices/base-files.yaml", BASE_FILES),
             ("slices/libc6.yaml", LIBC6),
@@ -792,7 +792,7 @@ slices:
             /usr/share/doc/tool/copyright:
 ";
         let libc6 = "package: libc6\nslices:\n    libs: {}\n    config: {}\n";
-        let release = crate::release::testing::load(&[
+        let release = crate::testing::release::load(&[
             ("chisel.yaml", &chisel),
             ("slices/tool.yaml", tool),
             ("slices/libc6.yaml", libc6),

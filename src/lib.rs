@@ -50,4 +50,8 @@ pub(crate) mod openpgp;
 pub mod release;
 pub(crate) mod report;
 pub mod resolve;
+/// Test helpers shared by the unit and integration tests; not API.
+#[cfg(any(test, feature = "testing"))]
+#[doc(hidden)]
+pub mod testing;
 pub(crate) mod transport;

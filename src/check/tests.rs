@@ -945,8 +945,8 @@ fn malformed_elf_files_are_noted_and_skipped() {
 
 #[test]
 fn names_the_slices_that_provide_what_is_missing() {
-    let release = crate::release::testing::load(&[
-        ("chisel.yaml", &crate::release::testing::chisel_yaml("v1")),
+    let release = crate::testing::release::load(&[
+        ("chisel.yaml", &crate::testing::release::chisel_yaml("v1")),
         (
             "slices/libfoo1.yaml",
             "package: libfoo1\nslices:\n  libs:\n    contents:\n      /usr/lib/*-linux-*/libfoo.so.1*:\n  arm:\n    contents:\n      /usr/lib/aarch64-linux-gnu/libfoo.so.1: {arch: arm64}\n",

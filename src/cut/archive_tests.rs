@@ -2,12 +2,13 @@
 //! by hash, `.xz` or plain indexes, and digests kerf must not trust.
 
 use super::tests::{
-    assert_tree, cache_files, cut_err, cut_ok, hello_entries, hello_tree, only, release, sha, Env,
-    TestArchive, HELLO_ALL, HELLO_SLICES,
+    assert_tree, cache_files, cut_err, cut_ok, hello_entries, hello_tree, sha, Env, HELLO_ALL,
+    HELLO_SLICES,
 };
 use crate::digest::{Algorithm, Digest};
 use crate::release::Release;
-use crate::transport::http::testserver::Reply;
+use crate::testing::archive::{only, release, TestArchive};
+use crate::testing::server::Reply;
 
 fn hello(archive: TestArchive) -> (TestArchive, Release) {
     let mut archive = archive;
@@ -172,8 +173,8 @@ fn an_inrelease_with_only_weak_digests_is_refused() {
 /// two servers.
 fn with_default_places(
     env: &Env,
-    main: &crate::transport::http::testserver::TestServer,
-    old: &crate::transport::http::testserver::TestServer,
+    main: &crate::testing::server::TestServer,
+    old: &crate::testing::server::TestServer,
 ) -> super::CutOptions {
     let mut options = env.options(&[]);
     options.archives.default_urls = crate::archive::select::DefaultUrls {
@@ -187,7 +188,7 @@ fn with_default_places(
 #[test]
 fn a_release_missing_where_its_dates_say_is_found_in_the_other_place_and_remembered() {
     let (archive, release) = hello(TestArchive::new(&["noble"]));
-    let main = crate::transport::http::testserver::TestServer::builder()
+    let main = crate::testing::server::TestServer::builder()
         .max_connections(100)
         .start();
     // old-releases serves the archive below /ubuntu/.
@@ -195,7 +196,7 @@ fn a_release_missing_where_its_dates_say_is_found_in_the_other_place_and_remembe
         .files_under("/ubuntu")
         .into_iter()
         .fold(
-            crate::transport::http::testserver::TestServer::builder().max_connections(100),
+            crate::testing::server::TestServer::builder().max_connections(100),
             |builder, (path, body)| builder.route(&path, Reply::Serve(body)),
         )
         .start();
@@ -219,8 +220,8 @@ fn a_release_missing_where_its_dates_say_is_found_in_the_other_place_and_remembe
 #[test]
 fn a_release_in_neither_place_names_both() {
     let (_archive, release) = hello(TestArchive::new(&["noble"]));
-    let main = crate::transport::http::testserver::TestServer::builder().start();
-    let old = crate::transport::http::testserver::TestServer::builder().start();
+    let main = crate::testing::server::TestServer::builder().start();
+    let old = crate::testing::server::TestServer::builder().start();
     let env = Env::new();
     let options = with_default_places(&env, &main, &old);
     assert_eq!(

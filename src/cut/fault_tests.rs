@@ -5,14 +5,15 @@
 use std::time::Duration;
 
 use super::tests::{
-    assert_tree, blob, cache_files, cut_err, cut_ok, hello_archive, hello_tree, only, release, Env,
-    HELLO_ALL, HELLO_SLICES,
+    assert_tree, blob, cache_files, cut_err, cut_ok, hello_archive, hello_tree, Env, HELLO_ALL,
+    HELLO_SLICES,
 };
 use super::CutOptions;
 use crate::release::Release;
-use crate::transport::http::testserver::{Reply, TestServer};
+use crate::testing::archive::{only, release, TestArchive};
+use crate::testing::server::{Reply, TestServer};
 
-fn hello_release(archive: &super::tests::TestArchive) -> Release {
+fn hello_release(archive: &TestArchive) -> Release {
     release("v3", &[only("ubuntu", archive)], &[("hello", HELLO_SLICES)])
 }
 
@@ -195,7 +196,7 @@ fn a_replayed_expired_or_future_inrelease_is_refused() {
     let release = hello_release(&archive);
 
     // Another suite's signed file (same key) served in place of noble's.
-    let mut two = super::tests::TestArchive::new(&["noble", "noble-updates"]);
+    let mut two = TestArchive::new(&["noble", "noble-updates"]);
     two.add("noble", "hello", "1.0-1", &super::tests::hello_entries());
     let two_release = hello_release(&two);
     let genuine = two.server().start();

@@ -8,14 +8,13 @@
 
 use std::path::Path;
 
-use super::tests::{
-    assert_tree, cut_err, cut_ok, d, f, l, load_release, only, public_key_yaml, release, sha, tree,
-    Env, TestArchive,
-};
+use super::tests::{assert_tree, cut_err, cut_ok, d, f, l, sha, tree, Env};
 use super::CutOptions;
-use crate::deb::testdeb::TestEntry;
 use crate::release::{Arch, Release};
-use crate::transport::http::testserver::TestServer;
+use crate::testing::archive::{only, public_key_yaml, release, TestArchive};
+use crate::testing::deb::TestEntry;
+use crate::testing::release::load_release;
+use crate::testing::server::TestServer;
 
 /// Options for a cut of `env` for `arch`.
 fn options_for(env: &Env, servers: &[(&str, &TestServer)], arch: Arch) -> CutOptions {

@@ -3,7 +3,7 @@
 //! with the package and path named, or confined to the root.
 
 use super::tests::{assert_tree, cut_err, cut_ok, d, f, hostile, l, Env};
-use crate::deb::testdeb::TestEntry;
+use crate::testing::deb::TestEntry;
 
 #[test]
 fn device_nodes_and_fifos_are_never_created() {
@@ -147,7 +147,8 @@ fn a_symlink_turned_into_a_directory_mid_archive_stays_inside_the_root() {
 /// touching what only the first cut installed.
 #[test]
 fn cutting_again_into_a_cut_root_keeps_what_is_there() {
-    use super::tests::{hello_archive, hello_tree, only, release, tree, HELLO_SLICES};
+    use super::tests::{hello_archive, hello_tree, tree, HELLO_SLICES};
+    use crate::testing::archive::{only, release};
     let archive = hello_archive();
     let server = archive.server().start();
     let release = release(
@@ -188,7 +189,8 @@ fn cutting_again_into_a_cut_root_keeps_what_is_there() {
 /// cache: every one succeeds with the tree it gets alone, and the cache holds each file once.
 #[test]
 fn concurrent_cuts_share_one_cache() {
-    use super::tests::{cache_files, hello_archive, only, release, tree, HELLO_SLICES};
+    use super::tests::{cache_files, hello_archive, tree, HELLO_SLICES};
+    use crate::testing::archive::{only, release};
     let archive = hello_archive();
     let server = archive.server().start();
     let release = release(

@@ -7,15 +7,16 @@ use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use super::tests::{only, release, Env, Quiet, TestArchive};
+use super::tests::{Env, Quiet};
 use crate::accounts::{Accounts, GroupSpec, UserSpec};
-use crate::deb::testdeb::TestEntry;
 use crate::oci::json::{Descriptor, Index};
 use crate::oci::{
     cut_image, Compression, Destination, ImageJob, ImageSpec, ImageSummary, RunSettings, Tag,
 };
 use crate::release::{Arch, Release, SliceKey};
-use crate::transport::http::testserver::TestServer;
+use crate::testing::archive::{only, release, TestArchive};
+use crate::testing::deb::TestEntry;
+use crate::testing::server::TestServer;
 
 /// The test archive's InRelease `Date`, Thu, 25 Apr 2024 15:10:33 UTC: the default epoch.
 const EPOCH: u64 = 1_714_057_833;

@@ -1,9 +1,8 @@
 //! Cuts with mutate scripts: what they may change, what the manifest then records, the order
 //! they run in, and the `until: mutate` removal after them.
 
-use super::tests::{
-    assert_tree, cut_err, cut_ok, d, f, hello_archive, only, release, sha, Env, CONF,
-};
+use super::tests::{assert_tree, cut_err, cut_ok, d, f, hello_archive, sha, Env, CONF};
+use crate::testing::archive::{only, release};
 
 fn manifest_lines(env: &Env) -> Vec<String> {
     let compressed =

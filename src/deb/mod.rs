@@ -20,9 +20,6 @@ use tar::{EntryType, PaxExtensions};
 
 use ar::ArReader;
 
-#[cfg(test)]
-pub(crate) use tests::testdeb;
-
 /// How far a `data.tar` or `control.tar` may expand unless the caller says otherwise; the
 /// largest Ubuntu packages unpack to a few hundred megabytes.
 pub(crate) const DEFAULT_EXPANSION_LIMIT: u64 = 4 << 30;

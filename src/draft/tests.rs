@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::release::testing::{chisel_yaml, load};
 use crate::release::Format;
+use crate::testing::release::{chisel_yaml, load};
 
 fn file(path: &str) -> Entry {
     Entry {

@@ -424,7 +424,7 @@ fn a_syntax_error_in_a_later_script_stops_before_any_script_runs() {
 /// Every `mutate` of every corpus branch parses in kerf's dialect.
 #[test]
 fn every_corpus_script_parses() {
-    let Some(corpus) = crate::release::testing::corpus_dir() else {
+    let Some(corpus) = crate::testing::release::corpus_dir() else {
         return;
     };
     let mut parsed = 0;

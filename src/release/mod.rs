@@ -11,6 +11,4 @@ pub use load::{fingerprint, load_dir, load_files, load_files_with, read_dir, Che
 pub use model::*;
 
 #[cfg(test)]
-pub(crate) mod testing;
-#[cfg(test)]
 mod tests;

@@ -10,6 +10,7 @@ use super::{
     load_dir, load_files, read_dir, Arch, ArchSet, Archive, Date, EssentialInfo, Format, Generate,
     Maintenance, PathInfo, PathKind, Pro, Release, ReleaseErrors, SliceKey, SourceFile, Until,
 };
+use crate::testing::release::{TEST_KEY_ARMOR, TEST_KEY_ID};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers.
@@ -67,10 +68,6 @@ fn loaded(result: Result<Release, ReleaseErrors>) -> Release {
         Err(errors) => panic!("the release should load, but:\n{errors}"),
     }
 }
-
-/// A real public key made for the tests (ed25519, no secret key kept), and its long ID.
-const TEST_KEY_ARMOR: &str = include_str!("../../tests/data/test-key.asc");
-const TEST_KEY_ID: &str = "1A0E304BEEDCF2EB";
 
 /// `armor` as the body of a YAML literal block indented by `indent` spaces.
 fn armor_block(armor: &str, indent: usize) -> String {

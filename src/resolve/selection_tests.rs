@@ -23,7 +23,7 @@ fn dedent(text: &str) -> String {
 }
 
 fn chisel_yaml(format: &str) -> String {
-    crate::release::testing::chisel_yaml(format)
+    crate::testing::release::chisel_yaml(format)
 }
 
 /// Loads a release of the given format from slice definition files (each starting with

@@ -12,9 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, PoisonError};
 
+use kerf::testing::server::TestServer;
 use sha2::{Digest as _, Sha256};
 
-use crate::harness::{kerf, kerf_with, Run, StaticServer, TestDir};
+use crate::harness::{kerf, kerf_with, Run, TestDir};
 use crate::mutate_scripts::in_chroot;
 use crate::with_shared;
 
@@ -87,14 +88,14 @@ pub(crate) fn release_dir(name: &str) -> PathBuf {
 /// The fixture archive of one release, served on loopback while this lives.
 struct Mirror<'a> {
     bundled: &'a Bundled,
-    server: StaticServer,
+    server: TestServer,
 }
 
 impl<'a> Mirror<'a> {
     fn serve(shared: &Path, bundled: &'a Bundled) -> Mirror<'a> {
         Mirror {
             bundled,
-            server: StaticServer::serve(&shared.join("fixtures").join(bundled.mirror)),
+            server: TestServer::serve_dir(&shared.join("fixtures").join(bundled.mirror)),
         }
     }
 
@@ -104,7 +105,7 @@ impl<'a> Mirror<'a> {
             .bundled
             .archives
             .iter()
-            .map(|(name, path)| format!("{name}={}{path}", self.server.url()))
+            .map(|(name, path)| format!("{name}={}{path}", self.server.url("/")))
             .collect();
         let mut args = vec![
             "cut",
@@ -855,7 +856,7 @@ fn debian_13_refuses_an_expired_pocket_and_says_how_to_proceed() {
         let mirror = Mirror::serve(&shared, &TRIXIE);
         let dir = TestDir::new();
         let cache = dir.path().join("cache");
-        let url = mirror.server.url();
+        let url = mirror.server.url("/");
         let cut = |root: &str, extra: &[&str]| {
             let debian = format!("debian={url}debian/");
             let security = format!("debian-security={url}debian-security/");

@@ -3,21 +3,23 @@
 
 use std::path::Path;
 
+use kerf::testing::server::TestServer;
+
 use crate::cut_fixture::{cut, SMALL};
-use crate::harness::{kerf, StaticServer, TestDir};
+use crate::harness::{kerf, TestDir};
 use crate::with_shared;
 
 #[test]
 fn check_reports_what_the_small_cut_lacks() {
     with_shared!(shared => {
-        let server = StaticServer::serve(&shared.join("fixtures/noble-mirror"));
+        let server = TestServer::serve_dir(&shared.join("fixtures/noble-mirror"));
         let dir = TestDir::new();
         let (root, cache) = (dir.path().join("rootfs"), dir.path().join("cache"));
         let release = shared.join("corpus/chisel-releases/ubuntu-24.04");
         let (root_arg, release_arg) = (root.to_str().unwrap(), release.to_str().unwrap());
 
         // `cut --check`: openssl's c_rehash is a Perl script, and the small cut has no Perl.
-        let run = cut(&shared, &server.url(), &root, &cache, &["--check"], &SMALL);
+        let run = cut(&shared, &server.url("/"), &root, &cache, &["--check"], &SMALL);
         assert_eq!(
             (run.status, run.stdout.as_str()),
             (
@@ -88,7 +90,7 @@ fn check_refuses_bad_arguments() {
 #[test]
 fn check_finds_what_a_slice_left_out_on_purpose_would_provide() {
     with_shared!(shared => {
-        let server = StaticServer::serve(&shared.join("fixtures/noble-mirror"));
+        let server = TestServer::serve_dir(&shared.join("fixtures/noble-mirror"));
         let dir = TestDir::new();
         let release = dir.path().join("release");
         let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("slices/ubuntu-24.04");
@@ -107,7 +109,7 @@ fn check_finds_what_a_slice_left_out_on_purpose_would_provide() {
             fs_err::write(release.join("slices").join(entry.file_name()), text).expect("write");
         }
         let root = dir.path().join("rootfs");
-        let archive = format!("ubuntu={}ubuntu/", server.url());
+        let archive = format!("ubuntu={}ubuntu/", server.url("/"));
         let (release, root_arg) = (release.to_str().unwrap(), root.to_str().unwrap());
         kerf(dir.path(), &[
             "cut", "-q", "--arch", "amd64", "--release", release, "--root", root_arg,

@@ -4,7 +4,10 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::harness::{chisel_yaml, kerf, treesum, Run, StaticServer, TestDir};
+use kerf::testing::release::chisel_yaml;
+use kerf::testing::server::TestServer;
+
+use crate::harness::{kerf, treesum, Run, TestDir};
 use crate::with_shared;
 
 pub(crate) const SMALL: [&str; 3] = ["base-files_base", "libc6_libs", "openssl_bins"];
@@ -114,13 +117,13 @@ fn running_as_root(dir: &Path) -> bool {
 #[test]
 fn small_cut_matches_the_reference() {
     with_shared!(shared => {
-        let server = StaticServer::serve(&shared.join("fixtures/noble-mirror"));
+        let server = TestServer::serve_dir(&shared.join("fixtures/noble-mirror"));
         let dir = TestDir::new();
         let (root, cache) = (dir.path().join("rootfs"), dir.path().join("cache"));
         let expected = fs_err::read_to_string(shared.join("fixtures/expected/small.treesum"))
             .expect("cannot read expected/small.treesum");
 
-        cut(&shared, &server.url(), &root, &cache, &[], &SMALL).success();
+        cut(&shared, &server.url("/"), &root, &cache, &[], &SMALL).success();
         assert_same_listing(&treesum(&root), &expected, "small cut");
 
         let chroot = Path::new("/usr/sbin/chroot");
@@ -149,10 +152,10 @@ fn small_cut_matches_the_reference() {
         }
 
         // The same cut from the cache alone: the same tree, and not one request.
-        let requests = server.requests();
+        let requests = server.requests().len();
         let offline_root = dir.path().join("rootfs-offline");
-        cut(&shared, &server.url(), &offline_root, &cache, &["--offline"], &SMALL).success();
-        assert_eq!(server.requests(), requests, "an --offline cut made requests");
+        cut(&shared, &server.url("/"), &offline_root, &cache, &["--offline"], &SMALL).success();
+        assert_eq!(server.requests().len(), requests, "an --offline cut made requests");
         assert_same_listing(&treesum(&offline_root), &expected, "offline cut");
     });
 }
@@ -162,7 +165,7 @@ fn small_cut_matches_the_reference() {
 #[test]
 fn large_26_04_cut_matches_the_reference_tree_and_manifest() {
     with_shared!(shared => {
-        let server = StaticServer::serve(&shared.join("fixtures/resolute-mirror"));
+        let server = TestServer::serve_dir(&shared.join("fixtures/resolute-mirror"));
         let dir = TestDir::new();
         let (root, cache) = (dir.path().join("rootfs"), dir.path().join("cache"));
         let expected = shared.join("fixtures/expected");
@@ -172,7 +175,7 @@ fn large_26_04_cut_matches_the_reference_tree_and_manifest() {
         };
         let slices = read("large-26.04.slices");
         let release = shared.join("corpus/chisel-releases/ubuntu-26.04");
-        let archive = format!("ubuntu={}ubuntu/", server.url());
+        let archive = format!("ubuntu={}ubuntu/", server.url("/"));
         let mut args = vec![
             "cut",
             "-q",
@@ -218,15 +221,15 @@ fn large_26_04_cut_matches_the_reference_tree_and_manifest() {
 fn cut_fails_cleanly_on_missing_package() {
     with_shared!(shared => {
         // hello is in the noble index, but its .deb is not in the fixture mirror.
-        let server = StaticServer::serve(&shared.join("fixtures/noble-mirror"));
+        let server = TestServer::serve_dir(&shared.join("fixtures/noble-mirror"));
         let dir = TestDir::new();
         let root = dir.path().join("rootfs");
-        let run = cut(&shared, &server.url(), &root, &dir.path().join("cache"), &["-q"], &["hello_copyright"]);
+        let run = cut(&shared, &server.url("/"), &root, &dir.path().join("cache"), &["-q"], &["hello_copyright"]);
         run.fails_with(
             1,
             &format!(
                 "error: cannot fetch {}ubuntu/pool/main/h/hello/hello_2.10-3build1_amd64.deb: not found (HTTP 404)\n",
-                server.url()
+                server.url("/")
             ),
         );
         // Nothing was written: the root exists, empty.
@@ -308,9 +311,9 @@ fn static_server_serves_files_and_refuses_the_rest() {
     let dir = TestDir::new();
     dir.write("www/dists/a b+c~1.txt", "hello\n")
         .write("secret", "no\n");
-    let server = StaticServer::serve(&dir.path().join("www"));
+    let server = TestServer::serve_dir(&dir.path().join("www"));
     let address = server
-        .url()
+        .url("/")
         .trim_start_matches("http://")
         .trim_end_matches('/')
         .to_owned();
@@ -330,7 +333,7 @@ fn static_server_serves_files_and_refuses_the_rest() {
          HTTP/1.1 404 Not Found\r\nContent-Length: 10\r\nContent-Type: text/plain\r\nConnection: keep-alive\r\n\r\nnot found\n\
          HTTP/1.1 404 Not Found\r\nContent-Length: 10\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nnot found\n"
     );
-    assert_eq!(server.requests(), 3);
+    assert_eq!(server.requests().len(), 3);
 }
 
 #[test]

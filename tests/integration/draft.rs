@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::harness::{kerf, StaticServer, TestDir};
+use kerf::testing::server::TestServer;
+
+use crate::harness::{kerf, TestDir};
 use crate::with_shared;
 
 /// A copy of the corpus's 24.04 release, made at run time, to draft into.
@@ -68,10 +70,10 @@ slices:
 #[test]
 fn draft_of_a_library_package_is_exact() {
     with_shared!(shared => {
-        let server = StaticServer::serve(&shared.join("fixtures/noble-mirror"));
+        let server = TestServer::serve_dir(&shared.join("fixtures/noble-mirror"));
         let dir = TestDir::new();
         let release = shared.join("corpus/chisel-releases/ubuntu-24.04");
-        let run = draft(dir.path(), &release, &server.url(), &dir.path().join("cache"), &["--arch", "amd64", "zlib1g"]);
+        let run = draft(dir.path(), &release, &server.url("/"), &dir.path().join("cache"), &["--arch", "amd64", "zlib1g"]);
         assert_eq!(run.success(), ZLIB_DRAFT);
     });
 }
@@ -79,23 +81,23 @@ fn draft_of_a_library_package_is_exact() {
 #[test]
 fn a_drafted_definition_lints_cuts_and_runs() {
     with_shared!(shared => {
-        let server = StaticServer::serve(&shared.join("fixtures/noble-mirror"));
+        let server = TestServer::serve_dir(&shared.join("fixtures/noble-mirror"));
         let dir = TestDir::new();
         let release = corpus_copy(&shared, dir.path());
         let cache = dir.path().join("cache");
         let slices = release.join("slices");
 
         // The corpus has curl.yaml: replacing it needs --force.
-        draft(dir.path(), &release, &server.url(), &cache, &["--arch", "amd64", "--out", slices.to_str().unwrap(), "curl"])
+        draft(dir.path(), &release, &server.url("/"), &cache, &["--arch", "amd64", "--out", slices.to_str().unwrap(), "curl"])
             .fails_with(1, &format!("error: {} exists; give --force to replace it\n", slices.join("curl.yaml").display()));
-        draft(dir.path(), &release, &server.url(), &cache, &["--arch", "amd64", "--out", slices.to_str().unwrap(), "--force", "curl"]).success();
+        draft(dir.path(), &release, &server.url("/"), &cache, &["--arch", "amd64", "--out", slices.to_str().unwrap(), "--force", "curl"]).success();
         let drafted = fs_err::read_to_string(slices.join("curl.yaml")).expect("the draft");
         assert!(drafted.starts_with("# Drafted by `kerf draft` from curl 8.5.0-2ubuntu10.16 (amd64)"), "{drafted}");
 
         kerf(dir.path(), &["lint", "--release", release.to_str().unwrap()]).success();
 
         let root = dir.path().join("rootfs");
-        let archive = format!("ubuntu={}ubuntu/", server.url());
+        let archive = format!("ubuntu={}ubuntu/", server.url("/"));
         kerf(dir.path(), &[
             "cut", "-q", "--arch", "amd64", "--release", release.to_str().unwrap(), "--cache-dir", cache.to_str().unwrap(),
             "--archive-url", &archive, "--root", root.to_str().unwrap(), "curl_bins",
@@ -115,10 +117,10 @@ fn a_drafted_definition_lints_cuts_and_runs() {
 #[test]
 fn draft_names_a_package_the_archive_lacks() {
     with_shared!(shared => {
-        let server = StaticServer::serve(&shared.join("fixtures/noble-mirror"));
+        let server = TestServer::serve_dir(&shared.join("fixtures/noble-mirror"));
         let dir = TestDir::new();
         let release = shared.join("corpus/chisel-releases/ubuntu-24.04");
-        draft(dir.path(), &release, &server.url(), &dir.path().join("cache"), &["--arch", "amd64", "no-such-package"])
+        draft(dir.path(), &release, &server.url("/"), &dir.path().join("cache"), &["--arch", "amd64", "no-such-package"])
             .fails_with(1, "error: cannot find package \"no-such-package\" in archive(s) ubuntu\n");
     });
 }

@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 
-use crate::harness::{kerf, StaticServer, TestDir};
+use kerf::testing::server::TestServer;
+
+use crate::harness::{kerf, TestDir};
 use crate::with_shared;
 
 /// The name the builds reach the loopback mirror by.
@@ -291,14 +293,14 @@ fn names(field: Option<&String>) -> Vec<String> {
 /// took and how many requests the mirror answered meanwhile.
 fn build(
     buildah: &Buildah,
-    server: &StaticServer,
+    server: &TestServer,
     context: &Path,
     dockerfile: &str,
     tag: &str,
     extra: &[&str],
 ) -> (f64, usize) {
     let port = server
-        .url()
+        .url("/")
         .trim_end_matches('/')
         .rsplit(':')
         .next()
@@ -326,10 +328,13 @@ fn build(
     ];
     args.extend_from_slice(extra);
     args.push(context.to_str().expect("a UTF-8 path"));
-    let before = server.requests();
+    let before = server.requests().len();
     let started = Instant::now();
     buildah.run(&args);
-    (started.elapsed().as_secs_f64(), server.requests() - before)
+    (
+        started.elapsed().as_secs_f64(),
+        server.requests().len() - before,
+    )
 }
 
 /// Runs `command` in a new container of `image` (chroot isolation); returns its stdout.
@@ -359,7 +364,7 @@ fn the_openssl_example_builds_and_runs_with_buildah() {
         let Some(kerf) = prerequisites() else { return };
         let dir = TestDir::new();
         let mirror = shared.join("fixtures/noble-mirror");
-        let server = StaticServer::serve(&mirror);
+        let server = TestServer::serve_dir(&mirror);
         let buildah = Buildah::new(dir.path());
 
         // The builder stage's base image, made by kerf: a cut root with a shell, and the
@@ -372,7 +377,7 @@ fn the_openssl_example_builds_and_runs_with_buildah() {
             .arg("--cache-dir")
             .arg(dir.path().join("cache"))
             .arg("--archive-url")
-            .arg(format!("ubuntu={}ubuntu/", server.url()))
+            .arg(format!("ubuntu={}ubuntu/", server.url("/")))
             .args(["base-files_base", "dash_bins"])
             .env_remove("KERF_ARCHIVE_URL")
             .output()
@@ -445,7 +450,7 @@ fn the_custom_release_example_builds_from_scratch_with_buildah() {
     with_shared!(shared => {
         let Some(kerf) = prerequisites() else { return };
         let dir = TestDir::new();
-        let server = StaticServer::serve(&shared.join("fixtures/noble-mirror"));
+        let server = TestServer::serve_dir(&shared.join("fixtures/noble-mirror"));
         let buildah = Buildah::new(dir.path());
         let context = example_context(dir.path(), &kerf);
         let image = "localhost/kerf-example-custom";

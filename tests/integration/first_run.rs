@@ -1,6 +1,8 @@
 //! What a new user meets first: help with examples, completions, man pages, and the two levels
 //! of verbosity.
 
+use kerf::testing::server::TestServer;
+
 use crate::harness::{kerf, TestDir};
 
 #[test]
@@ -94,10 +96,10 @@ fn completions_and_man_pages_come_from_the_same_definitions() {
 #[test]
 fn verbosity_levels_in_a_build_log() {
     crate::with_shared!(shared => {
-        let server = crate::harness::StaticServer::serve(&shared.join("fixtures/noble-mirror"));
+        let server = TestServer::serve_dir(&shared.join("fixtures/noble-mirror"));
         let dir = TestDir::new();
         let release = shared.join("corpus/chisel-releases/ubuntu-24.04");
-        let archive = format!("ubuntu={}ubuntu/", server.url());
+        let archive = format!("ubuntu={}ubuntu/", server.url("/"));
         let cut = |root: &str, flag: &str| {
             let root = dir.path().join(root);
             let cache = dir.path().join("cache");
@@ -113,7 +115,7 @@ fn verbosity_levels_in_a_build_log() {
         assert!(!verbose.stderr.contains("DEBUG"), "{}", verbose.stderr);
         let debug = cut("two", "-vv");
         debug.success();
-        let inrelease = format!("DEBUG GET {}ubuntu/dists/noble/InRelease\n", server.url());
+        let inrelease = format!("DEBUG GET {}ubuntu/dists/noble/InRelease\n", server.url("/"));
         assert!(debug.stderr.contains(&inrelease), "{}", debug.stderr);
         assert!(debug.stderr.contains("DEBUG cache hit: "), "{}", debug.stderr);
         for run in [&verbose, &debug] {

@@ -5,7 +5,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::harness::{kerf, treesum, Run, StaticServer, TestDir};
+use kerf::testing::server::TestServer;
+
+use crate::harness::{kerf, treesum, Run, TestDir};
 use crate::with_shared;
 
 const LARGE: [&str; 18] = [
@@ -134,14 +136,14 @@ const CHROOT_CHECKS: [ChrootCheck; 5] = [
 #[test]
 fn large_cut_matches_the_reference_and_works_in_a_chroot() {
     with_shared!(shared => {
-        let server = StaticServer::serve(&shared.join("fixtures/noble-mirror"));
+        let server = TestServer::serve_dir(&shared.join("fixtures/noble-mirror"));
         let dir = TestDir::new();
         let (root, cache) = (dir.path().join("rootfs"), dir.path().join("cache"));
         let release = shared.join("corpus/chisel-releases/ubuntu-24.04");
         let expected = fs_err::read_to_string(shared.join("fixtures/expected/large.treesum"))
             .expect("cannot read expected/large.treesum");
 
-        cut(&release, &server.url(), &root, &cache, &LARGE).success();
+        cut(&release, &server.url("/"), &root, &cache, &LARGE).success();
         let actual = treesum(&root);
         assert!(
             actual == expected,
@@ -226,7 +228,7 @@ slices:
 #[test]
 fn hostile_scripts_fail_with_their_slice_and_leave_nothing_half_written() {
     with_shared!(shared => {
-        let server = StaticServer::serve(&shared.join("fixtures/noble-mirror"));
+        let server = TestServer::serve_dir(&shared.join("fixtures/noble-mirror"));
         let dir = TestDir::new();
         let release = release_with(&shared, dir.path(), HOSTILE);
         let cache = dir.path().join("cache");
@@ -254,7 +256,7 @@ fn hostile_scripts_fail_with_their_slice_and_leave_nothing_half_written() {
         ];
         for (slice, expected) in cases {
             let root = dir.path().join(slice);
-            let run = cut(&release, &server.url(), &root, &cache, &["-q", slice]);
+            let run = cut(&release, &server.url("/"), &root, &cache, &["-q", slice]);
             run.fails_with(1, expected);
             let issue = fs_err::read_to_string(root.join("etc/issue")).unwrap_or_default();
             assert!(issue.starts_with("Ubuntu 24.04"), "{slice}: /etc/issue is {issue:?}");
@@ -279,11 +281,11 @@ fn hostile_scripts_fail_with_their_slice_and_leave_nothing_half_written() {
 #[test]
 fn the_ca_certificates_conf_script_lists_the_certificates() {
     with_shared!(shared => {
-        let server = StaticServer::serve(&shared.join("fixtures/noble-mirror"));
+        let server = TestServer::serve_dir(&shared.join("fixtures/noble-mirror"));
         let dir = TestDir::new();
         let (root, cache) = (dir.path().join("rootfs"), dir.path().join("cache"));
         let release = shared.join("corpus/chisel-releases/ubuntu-24.04");
-        cut(&release, &server.url(), &root, &cache, &["ca-certificates_data-with-certs"]).success();
+        cut(&release, &server.url("/"), &root, &cache, &["ca-certificates_data-with-certs"]).success();
         let mut names: Vec<String> =
             fs_err::read_dir(root.join("usr/share/ca-certificates/mozilla"))
                 .expect("the certificates")

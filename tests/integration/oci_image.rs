@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::cut_fixture::SMALL;
-use crate::harness::{kerf, kerf_with, treesum, Run, StaticServer, TestDir};
+use kerf::testing::server::TestServer;
+
+use crate::harness::{kerf, kerf_with, treesum, Run, TestDir};
 use crate::with_shared;
 
 /// Says why (part of) the test cannot run here; reaches the log even when output is captured.
@@ -109,16 +111,16 @@ fn tree_bytes(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 #[test]
 fn the_small_image_is_read_by_skopeo_umoci_and_buildah_and_is_reproducible() {
     with_shared!(shared => {
-        let server = StaticServer::serve(&shared.join("fixtures/noble-mirror"));
+        let server = TestServer::serve_dir(&shared.join("fixtures/noble-mirror"));
         let dir = TestDir::new();
         let plain = dir.path().join("plain");
-        let archive = format!("ubuntu={}ubuntu/", server.url());
+        let archive = format!("ubuntu={}ubuntu/", server.url("/"));
         let mut plain_args = vec!["cut", "--release", "ubuntu-24.04", "--archive-url", &archive, "--root"];
         plain_args.extend([plain.to_str().expect("UTF-8 path"), "--cache-dir", "cache-plain"]);
         plain_args.extend(SMALL);
         kerf(dir.path(), &plain_args).success();
         let first = dir.path().join("image");
-        build_example(&server.url(), &dir.path().join("cache-a"), &first, None).success();
+        build_example(&server.url("/"), &dir.path().join("cache-a"), &first, None).success();
 
         // Again as nobody (or as this same user) with an empty cache of its own.
         let other = dir.path().join("other");
@@ -135,7 +137,7 @@ fn the_small_image_is_read_by_skopeo_umoci_and_buildah_and_is_reproducible() {
             skip("not root: the second image is made by this same user");
             None
         };
-        build_example(&server.url(), &other.join("cache"), &second, nobody).success();
+        build_example(&server.url("/"), &other.join("cache"), &second, nobody).success();
         let (first_files, second_files) = (tree_bytes(&first), tree_bytes(&second));
         assert_eq!(
             first_files.keys().collect::<Vec<_>>(),
@@ -241,11 +243,11 @@ fn json(bytes: &[u8]) -> serde_json::Value {
 #[test]
 fn a_debian_13_image_for_amd64_and_arm64_has_both_platforms_and_the_arm64_openssl_runs() {
     with_shared!(shared => {
-        let server = StaticServer::serve(&shared.join("fixtures/trixie-mirror"));
+        let server = TestServer::serve_dir(&shared.join("fixtures/trixie-mirror"));
         let dir = TestDir::new();
         let layout = dir.path().join("image");
-        let debian = format!("debian={}debian/", server.url());
-        let security = format!("debian-security={}debian-security/", server.url());
+        let debian = format!("debian={}debian/", server.url("/"));
+        let security = format!("debian-security={}debian-security/", server.url("/"));
         let run = kerf_with(
             dir.path(),
             // The fixture's pockets are valid until 2026-12-11; the cut runs on 2026-12-05.
@@ -403,8 +405,8 @@ fn image_flags_are_checked_before_any_work() {
 #[test]
 fn an_unwritable_destination_is_refused_before_any_download() {
     let dir = TestDir::new();
-    let server = StaticServer::serve(dir.path());
-    let archive = format!("ubuntu={}ubuntu/", server.url());
+    let server = TestServer::serve_dir(dir.path());
+    let archive = format!("ubuntu={}ubuntu/", server.url("/"));
     // /proc takes no new entry, not even from root.
     let run = kerf(
         dir.path(),
@@ -428,5 +430,5 @@ fn an_unwritable_destination_is_refused_before_any_download() {
         "{}",
         run.stderr
     );
-    assert_eq!(server.requests(), 0);
+    assert_eq!(server.requests().len(), 0);
 }

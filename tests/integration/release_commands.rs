@@ -1,6 +1,9 @@
 //! `info`, `find` and `lint` run as a user would, on small releases and on the corpus.
 
-use crate::harness::{chisel_yaml, kerf, kerf_with, StaticServer, TestDir};
+use kerf::testing::release::chisel_yaml;
+use kerf::testing::server::TestServer;
+
+use crate::harness::{kerf, kerf_with, TestDir};
 use crate::with_shared;
 
 const BRANCHES: [&str; 3] = ["ubuntu-24.04", "ubuntu-25.10", "ubuntu-26.04"];
@@ -169,8 +172,8 @@ fn a_chisel_releases_branch_prints_what_its_checkout_prints() {
             github_tarball(&checkout, "chisel-releases-ubuntu-24.04", commit),
         )
         .expect("write the tarball");
-        let server = StaticServer::serve(&dir.path().join("www"));
-        let base = server.url();
+        let server = TestServer::serve_dir(&dir.path().join("www"));
+        let base = server.url("/");
         let env = [
             ("KERF_CHISEL_RELEASES_URL", base.as_str()),
             ("KERF_CACHE_DIR", "cache"),

@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use crate::harness::{kerf, StaticServer, TestDir};
+use kerf::testing::server::TestServer;
+
+use crate::harness::{kerf, TestDir};
 use crate::with_shared;
 
 /// A release for 26.10 made at test time from the corpus's 26.04 branch: the same slices,
@@ -61,10 +63,10 @@ fn sha256_file(path: &Path) -> String {
 fn ubuntu_26_10_is_cut_from_its_sha512_only_archive() {
     with_shared!(shared => {
         let mirror = shared.join("fixtures/stonking-mirror");
-        let server = StaticServer::serve(&mirror);
+        let server = TestServer::serve_dir(&mirror);
         let dir = TestDir::new();
         stonking_release(&shared, &dir);
-        let url = format!("ubuntu={}ubuntu/", server.url());
+        let url = format!("ubuntu={}ubuntu/", server.url("/"));
         let cut = |root: &str, extra: &[&str], slices: &[&str]| {
             let mut args = vec![
                 "cut", "--release", "rel", "--root", root, "--cache-dir", "cache",
