@@ -57,6 +57,8 @@ pub(crate) struct CutOptions {
     /// Where the slices' mutate scripts run, and within which limits.
     pub(crate) scripts: Runner,
     pub(crate) script_limits: Limits,
+    /// Write `/var/lib/dpkg/status.d/` for scanners (also done when the root already has one).
+    pub(crate) dpkg_status: bool,
 }
 
 /// A maintenance condition the user chose to ignore (`--ignore`).
@@ -164,6 +166,8 @@ pub(crate) enum CutError {
     Manifest { path: String, reason: String },
     #[error(transparent)]
     Mutate(#[from] MutateError),
+    #[error(transparent)]
+    DpkgStatus(#[from] crate::dpkg_status::StatusError),
 }
 
 impl CutError {
@@ -174,6 +178,7 @@ impl CutError {
             CutError::Cache(error) => matches!(error, CacheError::HashMismatch { .. }),
             CutError::Root(_) | CutError::CachedFile { .. } | CutError::Manifest { .. } => false,
             CutError::Mutate(error) => matches!(error, MutateError::Script { .. }),
+            CutError::DpkgStatus(error) => error.is_user_error(),
             _ => true,
         }
     }
@@ -251,7 +256,9 @@ pub(crate) fn cut(
         chosen.push(choose(&archives, name, pin)?);
     }
     let mut installed: BTreeMap<String, Installed> = BTreeMap::new();
+    let mut debs: BTreeMap<String, PathBuf> = BTreeMap::new();
     context.download_in_order(&chosen, &credentials, &mut |package, deb| {
+        debs.insert(package.info.name.clone(), deb.to_owned());
         reporter.step(&format!(
             "Extracting files from package \"{}\"...",
             package.info.name
@@ -264,6 +271,9 @@ pub(crate) fn cut(
     run_scripts(&selection, &scripts, options, &mut installed, reporter)?;
     remove_until_mutate(&selection, &root, &mut installed)?;
     write_manifests(&selection, &chosen, &root, &installed, reporter)?;
+    if options.dpkg_status || crate::dpkg_status::present(&root) {
+        crate::dpkg_status::write_for_cut(&root, &chosen, &debs, &installed, reporter)?;
+    }
 
     let bytes = installed
         .values()

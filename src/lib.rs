@@ -36,6 +36,7 @@ pub(crate) mod cut;
     reason = "reading a package's control file is for `kerf draft`, a later issue"
 )]
 pub(crate) mod deb;
+pub(crate) mod dpkg_status;
 pub(crate) mod draft;
 pub(crate) mod extract;
 pub mod find;
@@ -49,3 +50,4 @@ pub(crate) mod manifest;
 pub(crate) mod mutate;
 pub mod release;
 pub mod resolve;
+pub(crate) mod sbom;

@@ -4,6 +4,7 @@
 
 mod args;
 mod printer;
+mod sbom;
 
 use std::io::Write as _;
 use std::path::Path;
@@ -128,6 +129,7 @@ fn archive_options(release: &ReleaseArg, args: &ArchiveArgs) -> Result<(Release,
         auth_dir: crate::archive::credentials::auth_dir(|name| std::env::var_os(name)),
         scripts: script_runner()?,
         script_limits: crate::mutate::Limits::default(),
+        dpkg_status: false,
     };
     Ok((release, options))
 }
@@ -206,6 +208,9 @@ fn exit_status(error: &anyhow::Error) -> u8 {
             || cause
                 .downcast_ref::<crate::draft::DraftError>()
                 .is_some_and(crate::draft::DraftError::is_user_error)
+            || cause
+                .downcast_ref::<crate::sbom::SbomError>()
+                .is_some_and(crate::sbom::SbomError::is_user_error)
     });
     if user {
         1
@@ -222,6 +227,7 @@ fn execute(command: Command) -> Result<ExitCode> {
         Command::Lint { release } => lint(&release),
         Command::Draft(args) => draft(&args),
         Command::Check(args) => check(&args),
+        Command::Sbom(args) => sbom::run(&args),
         Command::Version => version(),
         Command::Completions { shell } => completions(shell),
         Command::Man { out } => man(out.as_deref()),
@@ -535,8 +541,14 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
             .into());
         }
     }
+    let sbom_format = args
+        .sbom
+        .as_deref()
+        .map(sbom::format_from_name)
+        .transpose()?;
     let (release, mut options) = archive_options(&args.release, &args.archives)?;
     options.root = args.root.clone();
+    options.dpkg_status = args.dpkg_status;
     options.jobs = args.jobs;
     options.ignore = args
         .ignore
@@ -566,6 +578,9 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
                 started.elapsed().as_secs_f64()
             );
         }
+    }
+    if let (Some(path), Some(format)) = (&args.sbom, sbom_format) {
+        sbom::write(&args.root, format, Some(path))?;
     }
     if args.check {
         return check_root(&args.root, Some(&release), Some(options.arch));

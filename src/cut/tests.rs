@@ -426,6 +426,7 @@ impl Env {
             ignore: std::collections::BTreeSet::new(),
             scripts: crate::mutate::child::Runner::InProcess,
             script_limits: crate::mutate::Limits::default(),
+            dpkg_status: false,
             fetch: FetchOptions {
                 timeout_connect: Duration::from_secs(2),
                 timeout_read: Duration::from_secs(2),
