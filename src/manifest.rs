@@ -518,4 +518,117 @@ mod tests {
             "\"a\\u003cb\\u003e\\u0026\\\"\\\\\\n\\u0001\\u2028\""
         );
     }
+
+    /// A manifest with one of everything, as a cut writes it.
+    fn sample() -> Manifest {
+        let key = |text: &str| SliceKey::parse(text).unwrap();
+        let mut manifest = Manifest::default();
+        manifest.packages.push(ManifestPackage {
+            name: "base-files".to_owned(),
+            version: "13ubuntu10.5".to_owned(),
+            sha256: "87e8".to_owned(),
+            arch: "amd64".to_owned(),
+        });
+        manifest.slices.insert(key("base-files_bin"));
+        manifest.paths.insert(
+            "/bin".to_owned(),
+            ManifestPath {
+                path: "/bin".to_owned(),
+                mode: 0o777,
+                slices: BTreeSet::from([key("base-files_bin")]),
+                link: Some("usr/bin".to_owned()),
+                ..ManifestPath::default()
+            },
+        );
+        manifest.paths.insert(
+            "/etc/group".to_owned(),
+            ManifestPath {
+                path: "/etc/group".to_owned(),
+                mode: 0o644,
+                slices: BTreeSet::from([key("base-files_bin")]),
+                sha256: Some("8f2a".to_owned()),
+                final_sha256: Some("0cc1".to_owned()),
+                size: 434,
+                inode: 1,
+                ..ManifestPath::default()
+            },
+        );
+        manifest
+    }
+
+    #[test]
+    fn what_is_written_reads_back_the_same() {
+        let manifest = sample();
+        assert_eq!(Manifest::read(&manifest.to_bytes().unwrap()), Ok(manifest.clone()));
+        // Blank lines, spaces and a missing final newline are tolerated, as chisel does.
+        let text = manifest.to_jsonwall().replace('\n', "\n\n  ");
+        assert_eq!(Manifest::from_jsonwall(text.trim_end()), Ok(manifest));
+    }
+
+    #[test]
+    fn a_manifest_cut_short_is_refused() {
+        let text = sample().to_jsonwall();
+        let lines: Vec<&str> = text.lines().collect();
+        let short = lines[..5].join("\n");
+        assert_eq!(
+            Manifest::from_jsonwall(&short).unwrap_err().to_string(),
+            "the header on line 1 announces 6 records, but the file ends after 4 (line 5); it was cut short"
+        );
+        let bytes = sample().to_bytes().unwrap();
+        let problem = Manifest::read(&bytes[..bytes.len() - 6]).unwrap_err();
+        assert!(
+            matches!(problem, ReadProblem::Compression(_)),
+            "a truncated zstd frame: {problem:?}"
+        );
+        assert!(problem
+            .to_string()
+            .ends_with("; the file is corrupt or was cut short"));
+    }
+
+    #[test]
+    fn bad_lines_are_named() {
+        let text = sample().to_jsonwall();
+        let cases = [
+            (
+                text.replacen("{\"kind\":\"path\",\"path\":\"/bin\"", "{\"kind\":\"path\",\"path\":\"/bin\"x", 1),
+                "line 5: not a manifest record (expected `,` or `}` at line 1 column 29); found \"{\\\"kind\\\":\\\"path\\\",\\\"path\\\":\\\"/bin\\\"x,\\\"mode\\\":\\\"0777\\\",\\\"slices\\\":[\\\"base-files_bin\\\"],\\\"link\\\":\\\"usr/bin\\\"}\"",
+            ),
+            (
+                text.replace("\"mode\":\"0644\"", "\"mode\":\"rw-r--r--\""),
+                "line 6: mode \"rw-r--r--\" is not an octal number such as \"0644\"; found \"{\\\"kind\\\":\\\"path\\\",\\\"path\\\":\\\"/etc/group\\\",\\\"mode\\\":\\\"rw-r--r--\\\",\\\"slices\\\":[\\\"base-files_bin\\\"],\\\"sha256\\\":\\\"8f2a\\\",\\\"final_sha256\\\":\\\"0cc1\\\",\"",
+            ),
+            (
+                text.replace("{\"kind\":\"slice\",\"name\":\"base-files_bin\"}", "{\"kind\":\"slice\",\"name\":\"base-files_other\"}"),
+                "line 2: /bin names slice base-files_bin, which has no slice record",
+            ),
+            (
+                text.replace("\"jsonwall\":\"1.0\"", "\"jsonwall\":\"2.0\""),
+                "line 1: unsupported jsonwall version \"2.0\" (expected 1.x)",
+            ),
+            (
+                text.replace("\"schema\":\"1.0\"", "\"schema\":\"2.0\""),
+                "line 1: unknown manifest schema \"2.0\" (expected 1.0)",
+            ),
+            (
+                format!("garbage\n{text}"),
+                "line 1: expected the jsonwall header {\"jsonwall\":\"1.0\",\"schema\":\"1.0\",\"count\":N}, found \"garbage\"",
+            ),
+            (String::new(), "the file is empty; expected a jsonwall header on line 1"),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(
+                Manifest::from_jsonwall(&text).unwrap_err().to_string(),
+                expected
+            );
+        }
+        // The whole message names the file.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("manifest.wall");
+        fs_err::write(&path, b"not zstd").unwrap();
+        let error = Manifest::read_file(&path).unwrap_err().to_string();
+        assert!(
+            error.starts_with(&format!("{}: not a complete zstd stream (", path.display())),
+            "{error}"
+        );
+    }
 }
