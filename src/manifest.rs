@@ -559,7 +559,10 @@ mod tests {
     #[test]
     fn what_is_written_reads_back_the_same() {
         let manifest = sample();
-        assert_eq!(Manifest::read(&manifest.to_bytes().unwrap()), Ok(manifest.clone()));
+        assert_eq!(
+            Manifest::read(&manifest.to_bytes().unwrap()),
+            Ok(manifest.clone())
+        );
         // Blank lines, spaces and a missing final newline are tolerated, as chisel does.
         let text = manifest.to_jsonwall().replace('\n', "\n\n  ");
         assert_eq!(Manifest::from_jsonwall(text.trim_end()), Ok(manifest));

@@ -95,7 +95,13 @@ fn stanzas_and_md5sums_are_written_for_each_package() {
         ],
     )
     .unwrap();
-    assert_eq!(written, Written { packages: 2, files: 3 });
+    assert_eq!(
+        written,
+        Written {
+            packages: 2,
+            files: 3
+        }
+    );
     assert_eq!(
         names(&dir),
         ["pkg-a", "pkg-a.md5sums", "pkg-b", "pkg-b.md5sums"]
@@ -146,13 +152,29 @@ fn a_later_cut_keeps_status_d_true_to_the_root() {
         ],
     )
     .unwrap();
-    assert_eq!(written, Written { packages: 3, files: 3 });
+    assert_eq!(
+        written,
+        Written {
+            packages: 3,
+            files: 3
+        }
+    );
     assert_eq!(
         names(&dir),
-        ["pkg-a", "pkg-a.md5sums", "pkg-b", "pkg-b.md5sums", "pkg-c", "pkg-c.md5sums"]
+        [
+            "pkg-a",
+            "pkg-a.md5sums",
+            "pkg-b",
+            "pkg-b.md5sums",
+            "pkg-c",
+            "pkg-c.md5sums"
+        ]
     );
     assert!(read(&dir, "pkg-a").contains("\nVersion: 1.1\n"));
-    assert!(read(&dir, "pkg-b").contains("\nVersion: 1.0\n"), "kept from the first cut");
+    assert!(
+        read(&dir, "pkg-b").contains("\nVersion: 1.0\n"),
+        "kept from the first cut"
+    );
     // md5("changed\n") and md5("c\n"); /usr/bin/a is a symlink now, not listed.
     assert_eq!(
         read(&dir, "pkg-a.md5sums"),
