@@ -9,3 +9,4 @@ mod first_run;
 mod harness;
 mod mutate_scripts;
 mod release_commands;
+mod scanner_roots;
