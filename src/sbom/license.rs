@@ -74,7 +74,7 @@ fn expression(names: &str) -> Option<String> {
     let mut out: Vec<&str> = Vec::new();
     let mut operator: Option<&str> = None;
     for (index, word) in words.iter().enumerate() {
-        if index % 2 == 1 {
+        if !index.is_multiple_of(2) {
             let spdx = match word.to_ascii_lowercase().as_str() {
                 "or" => "OR",
                 "and" => "AND",
@@ -93,7 +93,7 @@ fn expression(names: &str) -> Option<String> {
             out.push(spdx);
         }
     }
-    if out.is_empty() || words.len() % 2 == 0 {
+    if out.is_empty() || words.len().is_multiple_of(2) {
         return None;
     }
     Some(out.join(" "))
