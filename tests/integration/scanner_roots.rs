@@ -282,6 +282,17 @@ fn a_large_cut_with_dpkg_status_is_readable_by_scanners() {
         let spdx_file = dir.path().join("checked.spdx.json");
         std::fs::write(&spdx_file, spdx_again.success()).unwrap();
         validate(&spdx_file, &cdx_path);
+
+        // Without base-files_release-info there is no os-release: the cut says so.
+        let bare = dir.path().join("bare");
+        let run = cut(&shared, &server.url(), &bare, &cache, &["--dpkg-status"], &SMALL);
+        run.success();
+        assert!(
+            run.stderr.contains("warning: the root has no /etc/os-release: scanners need it to know the distribution of the packages in /var/lib/dpkg/status.d (cut base-files_release-info too)\n"),
+            "{}",
+            run.stderr
+        );
+        assert!(bare.join("var/lib/dpkg/status.d/openssl").is_file());
     });
 }
 
