@@ -1055,6 +1055,8 @@ mod format_tests;
 #[cfg(test)]
 mod hostile_tests;
 #[cfg(test)]
+mod scanner_tests;
+#[cfg(test)]
 mod script_tests;
 #[cfg(test)]
 mod tests;
