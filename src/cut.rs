@@ -272,7 +272,7 @@ pub(crate) fn cut(
     remove_until_mutate(&selection, &root, &mut installed)?;
     write_manifests(&selection, &chosen, &root, &installed, reporter)?;
     if options.dpkg_status || crate::dpkg_status::present(&root) {
-        crate::dpkg_status::write_for_cut(&root, &chosen, &debs, &installed, reporter)?;
+        crate::dpkg_status::write_for_cut(&root, &selection, &chosen, &debs, &installed, reporter)?;
     }
 
     let bytes = installed

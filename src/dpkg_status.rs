@@ -26,6 +26,8 @@ use crate::deb::DebError;
 use crate::extract::root::{hex, RelPath, Root, RootError};
 use crate::extract::{Installed, InstalledKind};
 use crate::release::valid_package_name;
+use crate::release::PathKind;
+use crate::resolve::Selection;
 
 /// Where the stanzas go, as distroless puts them.
 pub(crate) const STATUS_DIR: &str = "/var/lib/dpkg/status.d";
@@ -46,6 +48,10 @@ pub(crate) struct CutPackage {
     pub(crate) control: String,
     /// In-root paths (`/usr/bin/x`) of the regular files the cut installed from it.
     pub(crate) files: BTreeSet<String>,
+    /// MD5s of some of `files`, from the package's own `md5sums` (what dpkg copies into its
+    /// database): for files the cut extracted unchanged from that very path of this package
+    /// alone. The rest are hashed from the disk.
+    pub(crate) known_md5: BTreeMap<String, String>,
 }
 
 /// What [`update`] left in `status.d`.
@@ -101,16 +107,21 @@ pub(crate) enum StatusError {
     },
 }
 
-/// The package's control file, read from its `.deb` (the `control.tar` comes before the data, so
-/// this reads only the start of the file).
-pub(crate) fn read_control(package: &str, deb: &Path) -> Result<String, StatusError> {
+/// The package's control file and md5sums file, read from its `.deb` (the `control.tar` comes
+/// before the data, so this reads only the start of the file).
+pub(crate) fn read_control(
+    package: &str,
+    deb: &Path,
+) -> Result<(String, Option<String>), StatusError> {
     let fail = |source| StatusError::Deb {
         package: package.to_owned(),
         deb: deb.to_owned(),
         source,
     };
     let file = fs_err::File::open(deb)?;
-    crate::deb::control(BufReader::new(file)).map_err(fail)
+    crate::deb::DebReader::new(BufReader::new(file))
+        .and_then(crate::deb::DebReader::control_and_md5sums)
+        .map_err(fail)
 }
 
 /// Whether the root already has a `status.d`: a later cut keeps it up to date even without
@@ -143,8 +154,22 @@ pub(crate) fn update(root: &Root, packages: &[CutPackage]) -> Result<Written, St
             .or_default()
             .extend(package.files.iter().cloned());
     }
-    let all_files: BTreeSet<&str> = listed.values().flatten().map(String::as_str).collect();
-    let sums = hash_files(root, &all_files)?;
+    let mut known: BTreeMap<&str, &str> = BTreeMap::new();
+    for package in packages {
+        for (path, sum) in &package.known_md5 {
+            known.insert(path, sum);
+        }
+    }
+    let unknown: BTreeSet<&str> = listed
+        .values()
+        .flatten()
+        .map(String::as_str)
+        .filter(|path| !known.contains_key(path))
+        .collect();
+    let mut sums: BTreeMap<&str, String> = hash_files(root, &unknown)?;
+    for (path, sum) in known {
+        sums.insert(path, sum.to_owned());
+    }
 
     let mut written = Written::default();
     for (name, stanza) in &stanzas {
@@ -314,6 +339,19 @@ fn parse_md5sums(text: &str) -> Result<BTreeSet<String>, (usize, String)> {
     Ok(files)
 }
 
+/// A package's own `md5sums` as in-root path → MD5; lines that are not `MD5  PATH` are left
+/// out (their files are then hashed from the disk).
+fn parse_package_md5sums(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|line| {
+            let (sum, path) = line.split_once("  ")?;
+            let valid = sum.len() == 32 && sum.bytes().all(|byte| byte.is_ascii_hexdigit());
+            let path = RelPath::new(path).filter(|_| valid)?;
+            Some((path.as_str().to_owned(), sum.to_ascii_lowercase()))
+        })
+        .collect()
+}
+
 /// MD5 (lowercase hex) of each path that is a regular file in the root now; paths that are not
 /// (removed, or replaced by a link or a directory) are left out.
 fn hash_files<'p>(
@@ -419,21 +457,45 @@ impl StatusError {
 /// `.deb` in the cache, `debs`) and its regular files, written into `status.d`.
 pub(crate) fn write_for_cut(
     root: &Root,
+    selection: &Selection<'_>,
     chosen: &[ChosenPackage],
     debs: &BTreeMap<String, PathBuf>,
     installed: &BTreeMap<String, Installed>,
     reporter: &dyn Reporter,
 ) -> Result<Written, StatusError> {
     reporter.step(&format!("Writing package stanzas at {STATUS_DIR}..."));
+    // Paths whose content is not the package's file at that path: made by the slice, or
+    // copied from another path.
+    let made: BTreeSet<&str> = selection
+        .paths()
+        .filter(|selected| match selected.info.kind {
+            PathKind::Copy => !selected.info.info.is_empty() && selected.info.info != selected.path,
+            PathKind::Glob => false,
+            _ => true,
+        })
+        .map(|selected| selected.path)
+        .collect();
     let mut files: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    // Files whose content is, unchanged, the package's own file at that path: (package, path).
+    let mut as_shipped: BTreeSet<(&str, &str)> = BTreeSet::new();
     for item in installed.values() {
-        if matches!(item.kind, InstalledKind::File { .. }) {
-            for slice in &item.slices {
-                files
-                    .entry(slice.package.as_str())
-                    .or_default()
-                    .insert(item.path.clone());
-            }
+        let InstalledKind::File { final_sha256, .. } = &item.kind else {
+            continue;
+        };
+        let owners: BTreeSet<&str> = item
+            .slices
+            .iter()
+            .map(|slice| slice.package.as_str())
+            .collect();
+        for owner in &owners {
+            files.entry(owner).or_default().insert(item.path.clone());
+        }
+        if let ([owner], None, false) = (
+            owners.iter().copied().collect::<Vec<_>>().as_slice(),
+            final_sha256,
+            made.contains(item.path.as_str()),
+        ) {
+            as_shipped.insert((owner, item.path.as_str()));
         }
     }
     let mut packages = Vec::with_capacity(chosen.len());
@@ -442,11 +504,20 @@ pub(crate) fn write_for_cut(
         let Some(deb) = debs.get(name) else {
             continue;
         };
+        let (control, md5sums) = read_control(name, deb)?;
+        let known_md5 = md5sums
+            .as_deref()
+            .map(parse_package_md5sums)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(path, _)| as_shipped.contains(&(name, path.as_str())))
+            .collect();
         packages.push(CutPackage {
             name: name.to_owned(),
             version: package.info.version.clone(),
-            control: read_control(name, deb)?,
+            control,
             files: files.remove(name).unwrap_or_default(),
+            known_md5,
         });
     }
     if !crate::sbom::os_release::exists(root) {

@@ -4,17 +4,25 @@
 use md5::{Digest as _, Md5};
 
 use super::tests::*;
-use crate::deb::testdeb::{ar, compress, control_tar, data_tar, Compression};
+use crate::deb::testdeb::{ar, compress, data_tar, Compression, TestEntry};
 
 const CONTROL: &str = "Package: hello\nVersion: 1.0-1\nArchitecture: amd64\nMaintainer: Kerf Tests <tests@example.invalid>\nSource: hello-src (0.9)\nDescription: the test package\n with a second line\n";
 
+/// The package's own md5sums: right for /usr/bin/tool, and wrong on purpose for the paths the
+/// slices make themselves (a text file) or copy from elsewhere: those must be hashed from the
+/// disk, never taken from the list.
+const MD5SUMS: &str = "2e8bb5a9a8a4d5e4a0b6ac4b3f7e6b8a  etc/secret\n2e8bb5a9a8a4d5e4a0b6ac4b3f7e6b8a  etc/copied\nTOOL_MD5  usr/bin/tool\n";
+
 fn hello_deb(control: &str) -> Vec<u8> {
+    let md5sums = MD5SUMS.replace("TOOL_MD5", md5_line(TOOL, "").trim_end());
+    let control_tar = data_tar(&[
+        TestEntry::dir("./", 0o755),
+        TestEntry::file("./control", 0o644, control),
+        TestEntry::file("./md5sums", 0o644, md5sums.as_str()),
+    ]);
     ar(&[
         ("debian-binary", b"2.0\n"),
-        (
-            "control.tar.gz",
-            &compress(&control_tar(control), Compression::Gz),
-        ),
+        ("control.tar.gz", &compress(&control_tar, Compression::Gz)),
         (
             "data.tar.gz",
             &compress(&data_tar(&hello_entries()), Compression::Gz),

@@ -8,6 +8,7 @@ fn package(name: &str, version: &str, files: &[&str]) -> CutPackage {
         version: version.to_owned(),
         control: format!("Package: {name}\nVersion: {version}\nArchitecture: all\n"),
         files: files.iter().map(|path| (*path).to_owned()).collect(),
+        known_md5: BTreeMap::new(),
     }
 }
 
@@ -43,6 +44,7 @@ fn the_stanza_is_the_control_file_with_dpkgs_status_line() {
         version: "2.10-3build1".to_owned(),
         control: format!("{CONTROL}\n\n"),
         files: BTreeSet::new(),
+        known_md5: BTreeMap::new(),
     };
     assert_eq!(
         stanza(&hello).unwrap(),
@@ -57,6 +59,7 @@ fn a_control_file_that_disagrees_with_the_index_is_refused() {
         version: "2.10-3build2".to_owned(),
         control: CONTROL.to_owned(),
         files: BTreeSet::new(),
+        known_md5: BTreeMap::new(),
     };
     assert_eq!(
         stanza(&hello).unwrap_err().to_string(),
@@ -200,4 +203,27 @@ fn a_malformed_md5sums_file_is_named_with_its_line() {
     );
     // Nothing was written for pkg-b.
     assert_eq!(names(&dir), ["pkg-a.md5sums"]);
+}
+
+#[test]
+fn the_packages_own_md5sums_are_used_where_given() {
+    let (dir, root) = root_with(&[("/usr/bin/a", "a\n"), ("/usr/bin/b", "b\n")]);
+    let mut pkg = package("pkg-a", "1.0", &["/usr/bin/a", "/usr/bin/b"]);
+    // As dpkg does, the package's list is taken as it is: only /usr/bin/b is hashed here.
+    pkg.known_md5.insert(
+        "/usr/bin/a".to_owned(),
+        "0123456789abcdef0123456789abcdef".to_owned(),
+    );
+    update(&root, &[pkg]).unwrap();
+    assert_eq!(
+        read(&dir, "pkg-a.md5sums"),
+        "0123456789abcdef0123456789abcdef  usr/bin/a\n3b5d5c3712955042212316173ccf37be  usr/bin/b\n"
+    );
+    assert_eq!(
+        parse_package_md5sums("60B725F10C9C85C70D97880DFE8191B3  usr/bin/a\nbad line\nd41d8cd98f00b204e9800998ecf8427e  ./etc/x\n"),
+        BTreeMap::from([
+            ("/etc/x".to_owned(), "d41d8cd98f00b204e9800998ecf8427e".to_owned()),
+            ("/usr/bin/a".to_owned(), "60b725f10c9c85c70d97880dfe8191b3".to_owned()),
+        ])
+    );
 }
