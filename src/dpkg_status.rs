@@ -8,7 +8,11 @@
 //! kerf writes both for every package a cut took files from.
 //!
 //! The md5sums list the regular files the root holds from that package with their content as it
-//! is on disk (a file a mutate script rewrote gets the hash of what the script wrote). Re-cutting
+//! is on disk. A file extracted unchanged from that path of that package alone takes the MD5 of
+//! the package's own `md5sums` (dpkg copies that list the same way, and it saves reading back
+//! and hashing tens of megabytes); anything else is hashed from the disk: a file a mutate script
+//! rewrote, one a slice made or copied from another path, a conffile (packages leave those out
+//! of their list), a file several packages claim. Re-cutting
 //! into the same root keeps the directory true to the root: the stanzas of packages this cut did
 //! not take are kept, every listed file is hashed again, and files no longer there are dropped.
 //! Each file is written under a temporary name and renamed, so a reader never sees half of one.
