@@ -11,7 +11,7 @@ fn main() {
     println!("cargo:rerun-if-changed={}", slices.display());
 
     let mut releases = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(&slices) {
+    if let Ok(entries) = fs_err::read_dir(&slices) {
         for entry in entries.flatten() {
             let path = entry.path();
             if path.is_dir() && path.join("chisel.yaml").is_file() {
@@ -45,12 +45,12 @@ fn main() {
     code.push_str("];\n");
     let out =
         PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("bundled.rs");
-    std::fs::write(out, code).expect("cannot write bundled.rs");
+    fs_err::write(out, code).expect("cannot write bundled.rs");
 }
 
 /// `chisel.yaml` and every `.yaml` under `slices/`, named relative to the release.
 fn collect(release: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    let Ok(entries) = fs_err::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {

@@ -73,7 +73,7 @@ mod tests {
     #[test]
     fn the_generated_table_matches_the_slices_directory() {
         let slices = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("slices");
-        let mut expected: Vec<String> = std::fs::read_dir(&slices)
+        let mut expected: Vec<String> = fs_err::read_dir(&slices)
             .map(|entries| {
                 entries
                     .flatten()

@@ -25,12 +25,13 @@ use md5::{Digest as _, Md5};
 
 use crate::archive::control::{paragraphs, ControlError};
 use crate::archive::select::ChosenPackage;
-use crate::cut::Reporter;
 use crate::deb::DebError;
-use crate::extract::root::{hex, RelPath, Root, RootError};
+use crate::digest::hex;
+use crate::extract::root::{RelPath, Root, RootError};
 use crate::extract::{Installed, InstalledKind};
 use crate::release::valid_package_name;
 use crate::release::PathKind;
+use crate::report::Reporter;
 use crate::resolve::Selection;
 
 /// Where the stanzas go, as distroless puts them.

@@ -22,22 +22,19 @@
 
 #![deny(unsafe_code)]
 
-#[allow(
-    dead_code,
-    reason = "filled by the cut issue; parsed and tested already"
-)]
 pub(crate) mod archive;
 pub mod bundled;
+pub(crate) mod cache;
+pub(crate) mod catalog;
 pub(crate) mod check;
 pub mod cli;
+pub(crate) mod clock;
 pub(crate) mod cut;
-#[allow(
-    dead_code,
-    reason = "reading a package's control file is for `kerf draft`, a later issue"
-)]
 pub(crate) mod deb;
+pub(crate) mod digest;
 pub(crate) mod dpkg_status;
 pub(crate) mod draft;
+pub(crate) mod elf;
 pub(crate) mod extract;
 pub mod find;
 /// Entry points for the fuzz targets in `fuzz/`; not API.
@@ -48,6 +45,9 @@ pub(crate) mod glob;
 pub mod info;
 pub(crate) mod manifest;
 pub(crate) mod mutate;
+pub(crate) mod openpgp;
 pub mod release;
+pub(crate) mod report;
 pub mod resolve;
 pub(crate) mod sbom;
+pub(crate) mod transport;

@@ -5,7 +5,20 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use crate::release::SliceKey;
+use crate::archive::select::ChosenPackage;
+use crate::extract::root::{RelPath, Root, RootError};
+use crate::extract::{Installed, InstalledKind};
+use crate::release::{Generate, PathKind, SliceKey};
+use crate::report::Reporter;
+use crate::resolve::Selection;
+
+/// Why a manifest could not be written: always this machine's fault (exit status 2).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the manifest {path}: {reason}")]
+pub(crate) struct ManifestError {
+    path: String,
+    reason: String,
+}
 
 /// A package as the manifest records it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,6 +134,167 @@ impl Manifest {
         std::io::Write::write_all(&mut encoder, text.as_bytes())?;
         encoder.finish()
     }
+}
+
+/// Hard-link groups among the installed files: path → group number, from 1, numbered in path
+/// order. A group is what the root holds as one inode under several installed paths.
+fn hard_link_groups(root: &Root, installed: &BTreeMap<String, Installed>) -> BTreeMap<String, u64> {
+    use std::os::unix::fs::MetadataExt as _;
+    let mut by_inode: BTreeMap<(u64, u64), Vec<&str>> = BTreeMap::new();
+    for item in installed.values() {
+        if !matches!(item.kind, InstalledKind::File { .. }) {
+            continue;
+        }
+        let Some(rel) = RelPath::new(&item.path) else {
+            continue;
+        };
+        if let Ok(Some(metadata)) = root.metadata(&rel) {
+            if metadata.nlink() > 1 {
+                by_inode
+                    .entry((metadata.dev(), metadata.ino()))
+                    .or_default()
+                    .push(&item.path);
+            }
+        }
+    }
+    let mut groups: Vec<Vec<&str>> = by_inode
+        .into_values()
+        .filter(|paths| paths.len() > 1)
+        .collect();
+    groups.sort();
+    let mut numbers = BTreeMap::new();
+    for (index, paths) in groups.iter().enumerate() {
+        for path in paths {
+            numbers.insert((*path).to_owned(), index as u64 + 1);
+        }
+    }
+    numbers
+}
+
+impl ManifestPackage {
+    /// A package that went into a root, with the SHA-256 of its `.deb` (which the archive
+    /// may not sign: kerf computes it while it verifies the file).
+    pub(crate) fn new(package: &ChosenPackage, sha256: String) -> ManifestPackage {
+        ManifestPackage {
+            name: package.info.name.clone(),
+            version: package.info.version.clone(),
+            sha256,
+            arch: package.info.arch.clone(),
+        }
+    }
+}
+
+/// Writes `manifest.wall` for every selected `generate: manifest` path: the selection's
+/// slices, `packages`, and every path in `installed`.
+pub(crate) fn write_manifests(
+    selection: &Selection<'_>,
+    packages: &[ManifestPackage],
+    root: &Root,
+    installed: &BTreeMap<String, Installed>,
+    reporter: &dyn Reporter,
+) -> Result<(), ManifestError> {
+    let locations: BTreeSet<String> = selection
+        .slices
+        .iter()
+        .flat_map(|slice| slice.contents.iter())
+        .filter(|(_, info)| {
+            info.kind == PathKind::Generate && info.generate == Some(Generate::Manifest)
+        })
+        .map(|(path, _)| format!("{}manifest.wall", path.trim_end_matches("**")))
+        .collect();
+    if locations.is_empty() {
+        return Ok(());
+    }
+    let mut manifest = Manifest {
+        packages: packages.to_vec(),
+        slices: selection.slices.iter().map(|slice| slice.key()).collect(),
+        paths: BTreeMap::new(),
+    };
+    let hard_link_groups = hard_link_groups(root, installed);
+    for item in installed.values() {
+        let mut path = ManifestPath {
+            path: item.path.clone(),
+            mode: item.mode,
+            slices: item.slices.clone(),
+            ..ManifestPath::default()
+        };
+        match &item.kind {
+            InstalledKind::Directory => {
+                if !path.path.ends_with('/') {
+                    path.path.push('/');
+                }
+            }
+            InstalledKind::File {
+                size,
+                sha256,
+                final_sha256,
+            } => {
+                path.sha256 = Some(sha256.clone());
+                path.final_sha256 = final_sha256.clone();
+                path.size = *size;
+                path.inode = hard_link_groups.get(&item.path).copied().unwrap_or(0);
+            }
+            InstalledKind::Symlink { target } => {
+                path.path = path.path.trim_end_matches('/').to_owned();
+                path.link = Some(target.clone());
+                path.mode = 0o777;
+            }
+        }
+        manifest.paths.insert(path.path.clone(), path);
+    }
+    let generating: BTreeMap<String, BTreeSet<SliceKey>> = selection
+        .slices
+        .iter()
+        .flat_map(|slice| {
+            slice
+                .contents
+                .iter()
+                .filter(|(_, info)| info.kind == PathKind::Generate)
+                .map(move |(path, _)| {
+                    (
+                        format!("{}manifest.wall", path.trim_end_matches("**")),
+                        slice.key(),
+                    )
+                })
+        })
+        .fold(BTreeMap::new(), |mut map, (path, key)| {
+            map.entry(path).or_insert_with(BTreeSet::new).insert(key);
+            map
+        });
+    for (location, slices) in &generating {
+        manifest.paths.insert(
+            location.clone(),
+            ManifestPath {
+                path: location.clone(),
+                mode: 0o644,
+                slices: slices.clone(),
+                ..ManifestPath::default()
+            },
+        );
+    }
+    let bytes = manifest.to_bytes().map_err(|error| ManifestError {
+        path: locations.iter().cloned().collect::<Vec<_>>().join(", "),
+        reason: format!("cannot compress: {error}"),
+    })?;
+    for location in &locations {
+        reporter.step(&format!("Generating manifest at {location}..."));
+        let rel = RelPath::new(location).ok_or_else(|| ManifestError {
+            path: location.clone(),
+            reason: "not a plain path".to_owned(),
+        })?;
+        let root_error = |error: RootError| ManifestError {
+            path: location.clone(),
+            reason: error.to_string(),
+        };
+        for ancestor in rel.ancestors() {
+            if root.metadata(&ancestor).map_err(root_error)?.is_none() {
+                root.make_dir(&ancestor, 0o755, false).map_err(root_error)?;
+            }
+        }
+        root.write_file(&rel, &mut bytes.as_slice(), 0o644)
+            .map_err(root_error)?;
+    }
+    Ok(())
 }
 
 /// A JSON string as Go's encoding/json writes it, which also escapes `<`, `>`, `&`, U+2028 and

@@ -106,6 +106,7 @@ pub(crate) struct FileEntry<'a> {
 
 impl<'a> Field<'a> {
     /// The name as written in the file (lookups ignore case, this does not).
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn name(&self) -> &'a str {
         self.name
     }
@@ -135,11 +136,13 @@ impl<'a> Field<'a> {
         self.first
     }
 
+    #[cfg(any(test, feature = "fuzzing"))]
     /// Whether [`Field::value`] will have to allocate.
     pub(crate) fn is_multiline(&self) -> bool {
         !self.continuation.is_empty()
     }
 
+    #[cfg(any(test, feature = "fuzzing"))]
     /// 1-based line of the field's name, for error messages about its value.
     pub(crate) fn line(&self) -> usize {
         self.line
@@ -147,6 +150,7 @@ impl<'a> Field<'a> {
 }
 
 impl<'a> Paragraph<'a> {
+    #[cfg(any(test, feature = "fuzzing"))]
     /// 1-based line of the paragraph's first field, for error messages.
     pub(crate) fn line(&self) -> usize {
         self.line
@@ -165,6 +169,7 @@ impl<'a> Paragraph<'a> {
             .find(|f| f.name.eq_ignore_ascii_case(name))
     }
 
+    #[cfg(any(test, feature = "fuzzing"))]
     /// All fields in file order.
     pub(crate) fn fields(&self) -> std::slice::Iter<'_, Field<'a>> {
         self.fields.iter()
@@ -202,21 +207,37 @@ fn snippet(line: &str) -> String {
     }
 }
 
-fn classify(text: &str) -> Result<Kind<'_>, &'static str> {
-    let Some(&first) = text.as_bytes().first() else {
-        return Ok(Kind::Blank);
+/// What one line of deb822 text is (its terminator already removed): the one grammar of
+/// lines, shared by [`paragraphs`] and the byte scanner of Packages indexes
+/// ([`super::index::PackageIndex::read`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LineKind<'a> {
+    Blank,
+    Comment,
+    Continuation,
+    /// The value's first line, trimmed of spaces and tabs.
+    Field {
+        name: &'a [u8],
+        value: &'a [u8],
+    },
+}
+
+/// Classifies a line, or says what is wrong with it.
+pub(crate) fn classify_line(text: &[u8]) -> Result<LineKind<'_>, &'static str> {
+    let Some(&first) = text.first() else {
+        return Ok(LineKind::Blank);
     };
     if is_space_or_tab(first) {
-        return Ok(if text.bytes().all(is_space_or_tab) {
-            Kind::Blank
+        return Ok(if text.iter().copied().all(is_space_or_tab) {
+            LineKind::Blank
         } else {
-            Kind::Continuation
+            LineKind::Continuation
         });
     }
     if first == b'#' {
-        return Ok(Kind::Comment);
+        return Ok(LineKind::Comment);
     }
-    let Some(colon) = text.find(':') else {
+    let Some(colon) = text.iter().position(|&byte| byte == b':') else {
         return Err("no ':' after the field name");
     };
     let name = &text[..colon];
@@ -226,11 +247,40 @@ fn classify(text: &str) -> Result<Kind<'_>, &'static str> {
     if first == b'-' {
         return Err("field name starts with '-'");
     }
-    if !name.bytes().all(|b| b.is_ascii_graphic()) {
+    if !name.iter().all(u8::is_ascii_graphic) {
         return Err("field name contains whitespace, control or non-ASCII characters");
     }
-    let value = text[colon + 1..].trim_matches(|c| c == ' ' || c == '\t');
-    Ok(Kind::Field { name, value })
+    let value = &text[colon + 1..];
+    let start = value
+        .iter()
+        .position(|&b| !is_space_or_tab(b))
+        .unwrap_or(value.len());
+    let end = value
+        .iter()
+        .rposition(|&b| !is_space_or_tab(b))
+        .map_or(start, |at| at + 1);
+    Ok(LineKind::Field {
+        name,
+        value: &value[start..end],
+    })
+}
+
+/// [`classify_line`] over text: the name is ASCII and the value's ends are ASCII, so both
+/// stay text.
+fn classify(text: &str) -> Result<Kind<'_>, &'static str> {
+    Ok(match classify_line(text.as_bytes())? {
+        LineKind::Blank => Kind::Blank,
+        LineKind::Comment => Kind::Comment,
+        LineKind::Continuation => Kind::Continuation,
+        LineKind::Field { name, value } => {
+            let name_end = name.len();
+            let value_start = value.as_ptr() as usize - text.as_ptr() as usize;
+            Kind::Field {
+                name: &text[..name_end],
+                value: &text[value_start..value_start + value.len()],
+            }
+        }
+    })
 }
 
 impl<'a> Paragraphs<'a> {
@@ -841,13 +891,13 @@ Acquire-By-Hash: yes
     }
 
     #[test]
-    #[allow(clippy::print_stderr)] // the skip notice is the point
+    #[expect(clippy::print_stderr, reason = "the skip notice is the point")]
     fn real_noble_inrelease_fixture() {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../shared/fixtures/noble-mirror/ubuntu/dists/noble/InRelease"
         );
-        let Ok(text) = std::fs::read_to_string(path) else {
+        let Ok(text) = fs_err::read_to_string(path) else {
             eprintln!("skipping: {path} absent");
             return;
         };

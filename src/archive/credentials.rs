@@ -11,7 +11,7 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
 
-use super::fetch::BasicAuth;
+use crate::transport::http::BasicAuth;
 
 /// Where credentials are looked for when the environment names no directory.
 pub(crate) const DEFAULT_AUTH_DIR: &str = "/etc/apt/auth.conf.d";
@@ -179,7 +179,7 @@ pub(crate) fn find_credentials(
     url: &str,
 ) -> Result<Option<BasicAuth>, CredentialsError> {
     let query = UrlQuery::parse(url)?;
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    let Ok(entries) = fs_err::read_dir(dir) else {
         return Ok(None);
     };
     let mut files: Vec<OsString> = entries
@@ -190,7 +190,7 @@ pub(crate) fn find_credentials(
         .collect();
     files.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
     for name in files {
-        let Ok(bytes) = std::fs::read(dir.join(&name)) else {
+        let Ok(bytes) = fs_err::read(dir.join(&name)) else {
             continue;
         };
         if let Some(found) = find_in_text(&String::from_utf8_lossy(&bytes), &query) {
@@ -510,7 +510,7 @@ mod tests {
     }
 
     fn write(dir: &Path, name: &str, text: &str) {
-        std::fs::write(dir.join(name), text).expect("write a credentials file");
+        fs_err::write(dir.join(name), text).expect("write a credentials file");
     }
 
     #[test]
@@ -522,7 +522,7 @@ mod tests {
         write(dir, "B", "machine esm.ubuntu.com login B password B\n");
         // Bytewise: "B" < "a" < "b.conf".
         assert_eq!(find_credentials(dir, APPS), Ok(auth("B", "B")));
-        std::fs::remove_file(dir.join("B")).expect("rm");
+        fs_err::remove_file(dir.join("B")).expect("rm");
         assert_eq!(find_credentials(dir, APPS), Ok(auth("a", "a")));
         // A file without a match, or with an empty answer, passes to the next one.
         write(dir, "0-other", "machine other.example login o password o\n");
@@ -549,11 +549,11 @@ mod tests {
         write(dir, ".hidden.conf", &line("hidden-conf"));
         write(dir, "a.bak", &line("bak"));
         write(dir, "a.conf.save", &line("save"));
-        std::fs::create_dir(dir.join("a-dir")).expect("mkdir");
+        fs_err::create_dir(dir.join("a-dir")).expect("mkdir");
         write(&dir.join("a-dir"), "inner", &line("inner"));
         let outside = tempfile::tempdir().expect("temporary directory");
         write(outside.path(), "target", &line("link"));
-        std::os::unix::fs::symlink(outside.path().join("target"), dir.join("a-link"))
+        fs_err::os::unix::fs::symlink(outside.path().join("target"), dir.join("a-link"))
             .expect("symlink");
         assert_eq!(find_credentials(dir, APPS), Ok(None));
         write(dir, "z.conf", &line("z"));
@@ -579,7 +579,7 @@ mod tests {
             Ok(None)
         );
         // Not UTF-8: only tokens with the bad bytes change.
-        std::fs::write(
+        fs_err::write(
             dir.path().join("latin1"),
             b"caf\xe9 machine esm.ubuntu.com login u password p\n",
         )
@@ -596,9 +596,9 @@ mod tests {
         let dir = dir.path();
         write(dir, "a", "machine esm.ubuntu.com login a password a\n");
         write(dir, "b", "machine esm.ubuntu.com login b password b\n");
-        std::fs::set_permissions(dir.join("a"), std::fs::Permissions::from_mode(0o000))
+        fs_err::set_permissions(dir.join("a"), std::fs::Permissions::from_mode(0o000))
             .expect("chmod");
-        if std::fs::read(dir.join("a")).is_ok() {
+        if fs_err::read(dir.join("a")).is_ok() {
             // Running as root: permissions do not stop a read.
             return;
         }

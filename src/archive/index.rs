@@ -8,7 +8,9 @@
 use std::collections::BTreeMap;
 use std::io::BufRead;
 
-use super::control::{paragraphs, parse_file_list, ControlError};
+use crate::digest::{Algorithm, Digest, DigestError};
+
+use super::control::{classify_line, paragraphs, parse_file_list, ControlError, LineKind};
 
 use super::version::Version;
 
@@ -19,6 +21,14 @@ pub(crate) enum IndexError {
     ReleaseSyntax { suite: String, source: ControlError },
     #[error("the InRelease file of suite {suite} has no {field} field")]
     ReleaseField { suite: String, field: &'static str },
+    #[error("the InRelease file of suite {suite} lists neither SHA512 nor SHA256 digests (MD5Sum and SHA1 are not trusted)")]
+    NoTrustedDigests { suite: String },
+    #[error("the InRelease file of suite {suite} gives {path} an invalid digest: {source}")]
+    ReleaseDigest {
+        suite: String,
+        path: String,
+        source: DigestError,
+    },
     #[error("the InRelease file is for suite {found:?}, not {expected:?} (a mirror serving the wrong file, or a replay)")]
     WrongSuite { expected: String, found: String },
     #[error("the InRelease file expired on {until} (its Valid-Until): the mirror is out of date, or replays an old file; cut anyway with --ignore=release-dates")]
@@ -56,8 +66,18 @@ pub(crate) struct ReleaseInfo {
     pub(crate) valid_until: Option<String>,
     pub(crate) architectures: Vec<String>,
     pub(crate) components: Vec<String>,
-    /// Path below `dists/<suite>/` → (SHA-256 hex, size).
-    pub(crate) sha256: BTreeMap<String, (String, u64)>,
+    /// Path below `dists/<suite>/` → its size and strongest signed digest.
+    pub(crate) files: BTreeMap<String, SignedFile>,
+    /// `Acquire-By-Hash: yes`: indexes are also published under `by-hash/<ALGO>/<digest>`,
+    /// which stay valid while the archive publishes the next ones.
+    pub(crate) by_hash: bool,
+}
+
+/// A file an InRelease lists: its size and the strongest digest it gives for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SignedFile {
+    pub(crate) size: u64,
+    pub(crate) digest: Digest,
 }
 
 impl ReleaseInfo {
@@ -102,8 +122,34 @@ impl ReleaseInfo {
                 .map(str::to_owned)
                 .collect()
         };
-        let list = required("SHA256")?;
-        let entries = parse_file_list(&list).map_err(syntax)?;
+        // The strongest list the file signs; MD5Sum and SHA1 are never trusted.
+        let mut files = BTreeMap::new();
+        for algorithm in Algorithm::STRONGEST_FIRST.iter().rev() {
+            let Some(list) = field(algorithm.field()) else {
+                continue;
+            };
+            for entry in parse_file_list(&list).map_err(syntax)? {
+                let digest = Digest::from_hex(*algorithm, entry.digest).map_err(|source| {
+                    IndexError::ReleaseDigest {
+                        suite: suite.to_owned(),
+                        path: entry.path.to_owned(),
+                        source,
+                    }
+                })?;
+                files.insert(
+                    entry.path.to_owned(),
+                    SignedFile {
+                        size: entry.size,
+                        digest,
+                    },
+                );
+            }
+        }
+        if files.is_empty() {
+            return Err(IndexError::NoTrustedDigests {
+                suite: suite.to_owned(),
+            });
+        }
         Ok(ReleaseInfo {
             suite: found_suite,
             codename,
@@ -112,15 +158,9 @@ impl ReleaseInfo {
             valid_until: field("Valid-Until"),
             architectures: words(field("Architectures")),
             components: words(field("Components")),
-            sha256: entries
-                .into_iter()
-                .map(|entry| {
-                    (
-                        entry.path.to_owned(),
-                        (entry.digest.to_ascii_lowercase(), entry.size),
-                    )
-                })
-                .collect(),
+            files,
+            by_hash: field("Acquire-By-Hash")
+                .is_some_and(|value| value.eq_ignore_ascii_case("yes")),
         })
     }
 }
@@ -209,11 +249,13 @@ pub(crate) struct PackageInfo {
     /// Path of the .deb below the archive's base URL.
     pub(crate) filename: String,
     pub(crate) size: u64,
-    pub(crate) sha256: String,
+    /// The strongest digest the stanza gives (SHA512, else SHA256).
+    pub(crate) digest: Digest,
 }
 
 /// A `Packages` index as a sorted table, one line per package:
-/// `name \t version \t arch \t filename \t size \t sha256`. Lookups binary-search the text.
+/// `name \t version \t arch \t filename \t size \t digest`, the digest's length telling its
+/// algorithm. Lookups binary-search the text.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct PackageIndex {
     table: String,
@@ -242,11 +284,12 @@ impl PackageIndex {
                 })?;
             line_number += 1;
             let text = trim_line_end(&line);
-            if read == 0 || text.iter().all(u8::is_ascii_whitespace) {
+            let kind = classify_line(text);
+            if read == 0 || kind == Ok(LineKind::Blank) {
                 if let Some((version, info)) = fields.take(what)? {
                     let line = format!(
                         "{}\t{}\t{}\t{}\t{}\t{}\n",
-                        info.name, info.version, info.arch, info.filename, info.size, info.sha256
+                        info.name, info.version, info.arch, info.filename, info.size, info.digest
                     );
                     lines.push((version, line));
                 }
@@ -255,27 +298,28 @@ impl PackageIndex {
                 }
                 continue;
             }
-            if text[0] == b' ' || text[0] == b'\t' || text[0] == b'#' {
-                continue;
-            }
-            let Some(colon) = text.iter().position(|&byte| byte == b':') else {
-                return Err(IndexError::Syntax {
-                    what: what.to_owned(),
-                    line: line_number,
-                    content: String::from_utf8_lossy(&text[..text.len().min(120)]).into_owned(),
-                });
+            let (name, value) = match kind {
+                Ok(LineKind::Field { name, value }) => (name, value),
+                Ok(LineKind::Blank | LineKind::Comment | LineKind::Continuation) => continue,
+                Err(_) => {
+                    return Err(IndexError::Syntax {
+                        what: what.to_owned(),
+                        line: line_number,
+                        content: String::from_utf8_lossy(&text[..text.len().min(120)]).into_owned(),
+                    })
+                }
             };
-            let slot = match &text[..colon] {
+            let slot = match name {
                 name if name.eq_ignore_ascii_case(b"Package") => &mut fields.package,
                 name if name.eq_ignore_ascii_case(b"Version") => &mut fields.version,
                 name if name.eq_ignore_ascii_case(b"Architecture") => &mut fields.arch,
                 name if name.eq_ignore_ascii_case(b"Filename") => &mut fields.filename,
                 name if name.eq_ignore_ascii_case(b"Size") => &mut fields.size,
                 name if name.eq_ignore_ascii_case(b"SHA256") => &mut fields.sha256,
+                name if name.eq_ignore_ascii_case(b"SHA512") => &mut fields.sha512,
                 _ => continue,
             };
-            let value = String::from_utf8_lossy(text[colon + 1..].trim_ascii()).into_owned();
-            *slot = Some(value);
+            *slot = Some(String::from_utf8_lossy(value).into_owned());
         }
         // Highest version first within a name, then keep the first of each name.
         lines.sort_by(|(a_version, a), (b_version, b)| {
@@ -303,6 +347,7 @@ impl PackageIndex {
         well_formed.then_some(PackageIndex { table })
     }
 
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn len(&self) -> usize {
         self.table.lines().count()
     }
@@ -341,8 +386,18 @@ fn parse_line(line: &str) -> Option<PackageInfo> {
         arch: fields.next()?.to_owned(),
         filename: fields.next()?.to_owned(),
         size: fields.next()?.parse().ok()?,
-        sha256: fields.next()?.to_owned(),
+        digest: table_digest(fields.next()?)?,
     })
+}
+
+/// A table's digest column: 64 hex digits are SHA-256, 128 are SHA-512.
+fn table_digest(hex: &str) -> Option<Digest> {
+    let algorithm = match hex.len() {
+        64 => Algorithm::Sha256,
+        128 => Algorithm::Sha512,
+        _ => return None,
+    };
+    Digest::from_hex(algorithm, hex).ok()
 }
 
 /// The package name a table line starts with.
@@ -364,6 +419,7 @@ struct StanzaFields {
     filename: Option<String>,
     size: Option<String>,
     sha256: Option<String>,
+    sha512: Option<String>,
 }
 
 impl StanzaFields {
@@ -398,13 +454,17 @@ impl StanzaFields {
             .size
             .and_then(|size| size.parse().ok())
             .ok_or_else(|| invalid("Size"))?;
-        let sha256 = fields
-            .sha256
-            .filter(|digest| {
-                digest.len() == 64 && digest.bytes().all(|byte| byte.is_ascii_hexdigit())
-            })
-            .ok_or_else(|| invalid("SHA256"))?
-            .to_ascii_lowercase();
+        // The strongest digest given; one that is given but malformed is an error, not a
+        // reason to fall back to a weaker one.
+        let digest = match (&fields.sha512, &fields.sha256) {
+            (Some(hex), _) => {
+                Digest::from_hex(Algorithm::Sha512, hex).map_err(|_| invalid("SHA512"))?
+            }
+            (None, Some(hex)) => {
+                Digest::from_hex(Algorithm::Sha256, hex).map_err(|_| invalid("SHA256"))?
+            }
+            (None, None) => return Err(invalid("SHA512 or SHA256")),
+        };
         Ok(Some((
             version,
             PackageInfo {
@@ -413,7 +473,7 @@ impl StanzaFields {
                 arch,
                 filename,
                 size,
-                sha256,
+                digest,
             },
         )))
     }
@@ -446,6 +506,19 @@ Package: base-files\nVersion: 13ubuntu9\nArchitecture: amd64\nFilename: pool/mai
         );
         assert!(
             ReleaseInfo::parse(&text("bookworm-updates", "bookworm-updates"), "bookworm").is_err()
+        );
+        // Debian's pockets: either name matches, and a pocket never passes for its release.
+        assert!(ReleaseInfo::parse(
+            &text("stable-security", "trixie-security"),
+            "trixie-security"
+        )
+        .is_ok());
+        assert!(ReleaseInfo::parse(&text("stable", "trixie"), "stable").is_ok());
+        assert_eq!(
+            ReleaseInfo::parse(&text("stable-updates", "trixie-updates"), "trixie")
+                .unwrap_err()
+                .to_string(),
+            "the InRelease file is for suite \"stable-updates\", not \"trixie\" (a mirror serving the wrong file, or a replay)"
         );
     }
 
@@ -508,7 +581,7 @@ Package: base-files\nVersion: 13ubuntu9\nArchitecture: amd64\nFilename: pool/mai
         assert_eq!(base.version, "13ubuntu10.1");
         assert_eq!(base.size, 70001);
         let zlib = index.get("zlib1g").unwrap();
-        assert_eq!(zlib.sha256, "a".repeat(64));
+        assert_eq!(zlib.digest.to_string(), "a".repeat(64));
         assert_eq!(
             zlib.filename,
             "pool/main/z/zlib/zlib1g_1.3.dfsg-3.1ubuntu2_amd64.deb"
@@ -573,8 +646,9 @@ Package: base-files\nVersion: 13ubuntu9\nArchitecture: amd64\nFilename: pool/mai
         let text = "Origin: Ubuntu\nLabel: Ubuntu\nSuite: noble-security\nCodename: noble\nDate: Sat, 21 Nov 2026  9:52:04 UTC\nArchitectures: amd64 arm64\nComponents: main universe\nSHA256:\n 1111111111111111111111111111111111111111111111111111111111111111 6526018 main/binary-amd64/Packages\n";
         let info = ReleaseInfo::parse(text, "noble-security").unwrap();
         assert_eq!(info.components, vec!["main", "universe"]);
+        let signed = &info.files["main/binary-amd64/Packages"];
         assert_eq!(
-            info.sha256["main/binary-amd64/Packages"],
+            (signed.digest.to_string(), signed.size),
             ("1".repeat(64), 6_526_018)
         );
         let error = ReleaseInfo::parse(text, "noble-updates").unwrap_err();

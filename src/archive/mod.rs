@@ -1,11 +1,13 @@
-//! Talking to apt archives: signed InRelease files, Packages indexes, package choice.
+//! Talking to apt archives: signed InRelease files, Packages indexes, package choice, and the
+//! façade ([`Archives`]) that opens a release's archives and fetches its packages.
+//!
+//! The bytes travel through [`crate::transport`] (HTTP, `file://`) into [`crate::cache`]; this
+//! module owns what they mean to apt.
 
-pub(crate) mod cache;
+pub(crate) mod archives;
 pub(crate) mod control;
 pub(crate) mod credentials;
-pub(crate) mod dns;
-pub(crate) mod fetch;
+pub(crate) mod error;
 pub(crate) mod index;
-pub(crate) mod inrelease;
 pub(crate) mod select;
 pub(crate) mod version;

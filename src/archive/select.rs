@@ -91,25 +91,69 @@ pub(crate) fn choose(
     })
 }
 
-/// The archive's default base URL when the release and the command line name none: Ubuntu's
-/// archive for amd64 and i386, the ports archive for the other arches, old-releases once the
-/// release has reached its end of life, and the ESM hosts for Pro archives.
-pub(crate) fn default_base_url(
-    archive: &Archive,
-    arch: crate::release::Arch,
-    old_release: bool,
-) -> String {
-    use crate::release::Arch;
-    match archive.pro {
-        Pro::Fips => "https://esm.ubuntu.com/fips/ubuntu/".to_owned(),
-        Pro::FipsUpdates => "https://esm.ubuntu.com/fips-updates/ubuntu/".to_owned(),
-        Pro::EsmApps => "https://esm.ubuntu.com/apps/ubuntu/".to_owned(),
-        Pro::EsmInfra => "https://esm.ubuntu.com/infra/ubuntu/".to_owned(),
-        Pro::None if old_release => "http://old-releases.ubuntu.com/ubuntu/".to_owned(),
-        Pro::None if matches!(arch, Arch::Amd64 | Arch::I386) => {
-            "http://archive.ubuntu.com/ubuntu/".to_owned()
+/// Where Ubuntu's public archive lives when a release and the command line name no URL. Tests
+/// point these at loopback servers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct DefaultUrls {
+    /// amd64 and i386.
+    pub(crate) archive: String,
+    /// Every other arch.
+    pub(crate) ports: String,
+    /// Releases past their end of life, every arch.
+    pub(crate) old_releases: String,
+}
+
+impl DefaultUrls {
+    pub(crate) fn ubuntu() -> DefaultUrls {
+        DefaultUrls {
+            archive: "http://archive.ubuntu.com/ubuntu/".to_owned(),
+            ports: "http://ports.ubuntu.com/ubuntu-ports/".to_owned(),
+            old_releases: "http://old-releases.ubuntu.com/ubuntu/".to_owned(),
         }
-        Pro::None => "http://ports.ubuntu.com/ubuntu-ports/".to_owned(),
+    }
+
+    /// The archive's default base URL: Ubuntu's archive for amd64 and i386, the ports archive
+    /// for the other arches, old-releases once the release has reached its end of life, and the
+    /// ESM hosts for Pro archives.
+    pub(crate) fn base_for(
+        &self,
+        archive: &Archive,
+        arch: crate::release::Arch,
+        old_release: bool,
+    ) -> String {
+        match archive.pro {
+            Pro::Fips => "https://esm.ubuntu.com/fips/ubuntu/".to_owned(),
+            Pro::FipsUpdates => "https://esm.ubuntu.com/fips-updates/ubuntu/".to_owned(),
+            Pro::EsmApps => "https://esm.ubuntu.com/apps/ubuntu/".to_owned(),
+            Pro::EsmInfra => "https://esm.ubuntu.com/infra/ubuntu/".to_owned(),
+            Pro::None if old_release => self.old_releases.clone(),
+            Pro::None => self.current(arch).to_owned(),
+        }
+    }
+
+    /// The public archive's other place: where a release may still be (or already be) when it
+    /// is not where its end-of-life date says. Ubuntu leaves releases on the main archive for
+    /// a while after their end of life, so both are tried. Pro archives have no other place.
+    pub(crate) fn other_base(
+        &self,
+        archive: &Archive,
+        arch: crate::release::Arch,
+        old_release: bool,
+    ) -> Option<String> {
+        match archive.pro {
+            Pro::None if old_release => Some(self.current(arch).to_owned()),
+            Pro::None => Some(self.old_releases.clone()),
+            Pro::Fips | Pro::FipsUpdates | Pro::EsmApps | Pro::EsmInfra => None,
+        }
+    }
+
+    fn current(&self, arch: crate::release::Arch) -> &str {
+        use crate::release::Arch;
+        if matches!(arch, Arch::Amd64 | Arch::I386) {
+            &self.archive
+        } else {
+            &self.ports
+        }
     }
 }
 
@@ -184,29 +228,29 @@ mod tests {
         use crate::release::Arch;
         let mut plain = archive("ubuntu", 10, vec![]).archive;
         assert_eq!(
-            default_base_url(&plain, Arch::Amd64, false),
+            DefaultUrls::ubuntu().base_for(&plain, Arch::Amd64, false),
             "http://archive.ubuntu.com/ubuntu/"
         );
         assert_eq!(
-            default_base_url(&plain, Arch::I386, false),
+            DefaultUrls::ubuntu().base_for(&plain, Arch::I386, false),
             "http://archive.ubuntu.com/ubuntu/"
         );
         assert_eq!(
-            default_base_url(&plain, Arch::Arm64, false),
+            DefaultUrls::ubuntu().base_for(&plain, Arch::Arm64, false),
             "http://ports.ubuntu.com/ubuntu-ports/"
         );
         assert_eq!(
-            default_base_url(&plain, Arch::Riscv64, true),
+            DefaultUrls::ubuntu().base_for(&plain, Arch::Riscv64, true),
             "http://old-releases.ubuntu.com/ubuntu/"
         );
         plain.pro = Pro::EsmApps;
         assert_eq!(
-            default_base_url(&plain, Arch::Amd64, true),
+            DefaultUrls::ubuntu().base_for(&plain, Arch::Amd64, true),
             "https://esm.ubuntu.com/apps/ubuntu/"
         );
         plain.pro = Pro::FipsUpdates;
         assert_eq!(
-            default_base_url(&plain, Arch::S390x, false),
+            DefaultUrls::ubuntu().base_for(&plain, Arch::S390x, false),
             "https://esm.ubuntu.com/fips-updates/ubuntu/"
         );
     }

@@ -132,6 +132,7 @@ impl Version {
     }
 
     /// The epoch; `0` when the version has none, which is how dpkg treats it.
+    #[cfg(test)]
     pub(crate) fn epoch(&self) -> u64 {
         self.epoch
     }
@@ -151,6 +152,7 @@ impl Version {
         }
     }
 
+    #[cfg(test)]
     /// The exact text that was parsed, for building file names and URLs.
     pub(crate) fn as_str(&self) -> &str {
         &self.text

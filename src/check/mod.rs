@@ -14,21 +14,20 @@
 //! Paths are resolved with [`Root::lookup`], as a process chrooted into the root would see them.
 //! Nothing here prints: [`check`] returns a [`Report`] and [`render`] lays it out.
 
-pub(crate) mod elf;
 #[cfg(test)]
 mod tests;
 
+use fs_err as fs;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
-use std::fs;
 use std::io::{self, Read as _};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
+use crate::elf::{self, ElfError, ElfInfo, FileSource, Kind, MAGIC};
 use crate::extract::root::{Root, RootError};
 use crate::glob::{glob_match, is_glob};
 use crate::release::{Arch, PathKind, Release, SliceKey};
-use elf::{ElfError, ElfInfo, FileSource, Kind, MAGIC};
 
 /// How many bytes of a file are read to tell an ELF file or a script: the kernel reads this
 /// much of a `#!` line (`BINPRM_BUF_SIZE`).

@@ -1,11 +1,12 @@
 //! Tests of `kerf check` on tiny ELF images built here, byte by byte, in temporary roots.
 
-use std::os::unix::fs::{symlink, PermissionsExt as _};
+use fs_err::os::unix::fs::symlink;
+use std::os::unix::fs::PermissionsExt as _;
 
 use rand::{Rng as _, SeedableRng as _};
 
-use super::elf::{self, Class, ElfError, ElfInfo, Endian, Kind};
 use super::{check, render, substitute, CheckOptions, Report};
+use crate::elf::{self, Class, ElfError, ElfInfo, Endian, Kind};
 use crate::release::Arch;
 
 const X86_64: u16 = 62;
@@ -510,7 +511,7 @@ struct TestRoot {
 impl TestRoot {
     fn new() -> TestRoot {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("root")).unwrap();
+        fs_err::create_dir(dir.path().join("root")).unwrap();
         TestRoot { dir }
     }
 
@@ -524,9 +525,9 @@ impl TestRoot {
 
     fn file(&self, path: &str, bytes: &[u8], mode: u32) -> &TestRoot {
         let host = self.host(path);
-        std::fs::create_dir_all(host.parent().unwrap()).unwrap();
-        std::fs::write(&host, bytes).unwrap();
-        std::fs::set_permissions(&host, std::fs::Permissions::from_mode(mode)).unwrap();
+        fs_err::create_dir_all(host.parent().unwrap()).unwrap();
+        fs_err::write(&host, bytes).unwrap();
+        fs_err::set_permissions(&host, std::fs::Permissions::from_mode(mode)).unwrap();
         self
     }
 
@@ -536,13 +537,13 @@ impl TestRoot {
 
     fn link(&self, path: &str, target: &str) -> &TestRoot {
         let host = self.host(path);
-        std::fs::create_dir_all(host.parent().unwrap()).unwrap();
+        fs_err::create_dir_all(host.parent().unwrap()).unwrap();
         symlink(target, host).unwrap();
         self
     }
 
     fn dir(&self, path: &str) -> &TestRoot {
-        std::fs::create_dir_all(self.host(path)).unwrap();
+        fs_err::create_dir_all(self.host(path)).unwrap();
         self
     }
 
@@ -789,8 +790,8 @@ fn skips_libraries_of_another_class_or_machine() {
 fn symlinks_resolve_inside_the_root_and_loops_are_skipped() {
     let root = TestRoot::new();
     // A real library beside the root, where an escaping link would lead.
-    std::fs::create_dir_all(root.dir.path().join("outside")).unwrap();
-    std::fs::write(
+    fs_err::create_dir_all(root.dir.path().join("outside")).unwrap();
+    fs_err::write(
         root.dir.path().join("outside/libesc.so.1"),
         TestElf::x86_64().bytes(),
     )
@@ -964,7 +965,7 @@ fn a_missing_root_is_an_error() {
             .starts_with("cannot open the root directory "),
         "{error}"
     );
-    std::fs::write(dir.path().join("file"), "").unwrap();
+    fs_err::write(dir.path().join("file"), "").unwrap();
     let error = check(&dir.path().join("file"), &CheckOptions::default()).unwrap_err();
     assert!(error.to_string().ends_with(": not a directory"), "{error}");
 }
@@ -974,7 +975,7 @@ fn an_unreadable_file_is_an_io_error() {
     use std::os::unix::fs::MetadataExt as _;
     let root = TestRoot::new();
     root.file("/usr/bin/secret", b"\x7fELF", 0o000);
-    if std::fs::metadata(root.path()).unwrap().uid() == 0 {
+    if fs_err::metadata(root.path()).unwrap().uid() == 0 {
         // Permissions do not stop root: nothing to test.
         return;
     }

@@ -26,7 +26,9 @@ pub(crate) enum Command {
     )]
     Cut(CutArgs),
     /// Print slice definitions, in chisel's format
-    #[command(after_help = "Example:\n  kerf info --release ./chisel-releases openssl_bins libc6")]
+    #[command(
+        after_help = "Examples:\n  kerf info --release ./chisel-releases openssl_bins libc6\n  kerf info --release chisel-releases:ubuntu-24.04 openssl_bins"
+    )]
     Info {
         #[command(flatten)]
         release: ReleaseArg,
@@ -219,16 +221,10 @@ pub(crate) enum IgnoreArg {
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ReleaseArg {
-    /// A release directory (chisel.yaml and slices/), or the name of a bundled release
+    /// A release directory (chisel.yaml and slices/), the name of a bundled release, or a
+    /// branch of Canonical's chisel-releases: chisel-releases:BRANCH[@COMMIT]
     #[arg(long, value_name = "DIR_OR_NAME")]
     pub(crate) release: Option<String>,
-}
-
-impl ReleaseArg {
-    /// A path-like value is always a directory; a bare name may be either.
-    pub(crate) fn as_path(&self) -> Option<PathBuf> {
-        self.release.as_ref().map(PathBuf::from)
-    }
 }
 
 #[cfg(test)]

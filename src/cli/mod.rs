@@ -5,6 +5,7 @@
 mod args;
 mod printer;
 mod sbom;
+mod settings;
 
 use std::io::Write as _;
 use std::path::Path;
@@ -15,11 +16,12 @@ use anyhow::{Context as _, Result};
 use clap::Parser as _;
 
 use crate::bundled;
-use crate::cut::{CutError, CutOptions};
-use crate::release::{self, Release, ReleaseErrors};
-use crate::release::{Arch, SliceKey};
+use crate::catalog::{CatalogError, ReleaseSource};
+use crate::cut::CutError;
+use crate::release::{Arch, Release, ReleaseErrors, SliceKey};
 use crate::resolve::SelectError;
-use args::{ArchiveArgs, Args, CheckArgs, Command, CutArgs, DraftArgs, ReleaseArg};
+use args::{Args, CheckArgs, Command, CutArgs, DraftArgs, ReleaseArg};
+use settings::parse_arch;
 
 /// A mistake in what the user asked for: exit status 1.
 #[derive(Debug, thiserror::Error)]
@@ -89,54 +91,14 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
         .is_some_and(|error| error.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
-/// The release and the options for reaching its archives, from `--release` and the archive
-/// flags, checked before any work; the root, jobs and `--ignore` are left at their defaults.
-fn archive_options(release: &ReleaseArg, args: &ArchiveArgs) -> Result<(Release, CutOptions)> {
-    let arch = match &args.arch {
-        Some(name) => parse_arch(name)?,
-        None => Arch::host().ok_or_else(|| {
-            UsageError("cannot infer the architecture of this machine; give --arch".to_owned())
-        })?,
-    };
-    let mut archive_urls = std::collections::BTreeMap::new();
-    for pair in &args.archive_urls {
-        let (name, url) = pair
-            .split_once('=')
-            .filter(|(name, url)| !name.is_empty() && (url.starts_with("http://") || url.starts_with("https://")))
-            .ok_or_else(|| UsageError(format!("invalid --archive-url \"{pair}\": expected NAME=http://... or NAME=https://...")))?;
-        archive_urls.insert(name.to_owned(), url.to_owned());
-    }
-    let cache_dir = match &args.cache_dir {
-        Some(dir) => dir.clone(),
-        None => default_cache_dir()?,
-    };
-    let release = load_release_for_cut(release, &cache_dir)?;
-    for name in archive_urls.keys() {
-        if !release.archives.contains_key(name) {
-            let names: Vec<&str> = release.archives.keys().map(String::as_str).collect();
-            return Err(UsageError(format!("--archive-url names archive \"{name}\", which the release does not define (it has {})", names.join(", "))).into());
-        }
-    }
-    let options = CutOptions {
-        root: std::path::PathBuf::new(),
-        arch,
-        cache_dir,
-        archive_urls,
-        offline: args.offline,
-        jobs: 4,
-        fetch: crate::archive::fetch::FetchOptions::default(),
-        ignore: std::collections::BTreeSet::new(),
-        auth_dir: crate::archive::credentials::auth_dir(|name| std::env::var_os(name)),
-        scripts: script_runner()?,
-        script_limits: crate::mutate::Limits::default(),
-        dpkg_status: false,
-    };
-    Ok((release, options))
+/// The process environment, for the settings step.
+fn process_env(name: &str) -> Option<std::ffi::OsString> {
+    std::env::var_os(name)
 }
 
 /// `kerf draft`: prints each package's draft, or writes it with `--out`.
 fn draft(args: &DraftArgs) -> Result<ExitCode> {
-    let (release, options) = archive_options(&args.release, &args.archives)?;
+    let settings = settings::archive_settings(&args.archives, &process_env)?;
     if let Some(out) = &args.out {
         if !out.is_dir() {
             return Err(
@@ -156,9 +118,13 @@ fn draft(args: &DraftArgs) -> Result<ExitCode> {
             }
         }
     }
+    let catalog =
+        settings::catalog_settings(Some(&settings.cache_dir), settings.offline, &process_env)?;
+    let release = release_source(&args.release)?.load_remembered(&catalog)?;
+    settings::check_against(&settings, &release)?;
     let reporter = printer::reporter(args.quiet, args.verbose > 0);
     printer::trace(args.verbose > 1);
-    let drafts = crate::draft::draft(&release, &args.packages, &options, reporter.as_ref());
+    let drafts = crate::draft::draft(&release, &args.packages, &settings, reporter.as_ref());
     reporter.finish();
     let drafts = drafts?;
     let mut stdout = std::io::stdout().lock();
@@ -185,17 +151,6 @@ fn draft(args: &DraftArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The scripts run in a child kerf: this very executable. Where it cannot be found (no `/proc`
-/// in a bare chroot), cuts without scripts still work; one with scripts says why it cannot.
-fn script_runner() -> Result<crate::mutate::child::Runner> {
-    Ok(match std::env::current_exe() {
-        Ok(exe) => crate::mutate::child::Runner::Child(exe),
-        Err(error) => crate::mutate::child::Runner::Unavailable(format!(
-            "cannot find kerf's own executable to run them in ({error}; is /proc mounted?)"
-        )),
-    })
-}
-
 /// 1 when the user's input is at fault, 2 for anything unexpected.
 fn exit_status(error: &anyhow::Error) -> u8 {
     let user = error.chain().any(|cause| {
@@ -205,6 +160,9 @@ fn exit_status(error: &anyhow::Error) -> u8 {
             || cause
                 .downcast_ref::<CutError>()
                 .is_some_and(CutError::is_user_error)
+            || cause
+                .downcast_ref::<CatalogError>()
+                .is_some_and(CatalogError::is_user_error)
             || cause
                 .downcast_ref::<crate::draft::DraftError>()
                 .is_some_and(crate::draft::DraftError::is_user_error)
@@ -241,92 +199,45 @@ fn write_stdout(text: &str) -> Result<()> {
     Ok(())
 }
 
-/// Loads the release named by `--release`: a directory, or a bundled release's name.
+/// What `--release` names, or the release of this machine when it names none.
+fn release_source(arg: &ReleaseArg) -> Result<ReleaseSource, CatalogError> {
+    match &arg.release {
+        Some(name) => ReleaseSource::resolve(name),
+        None => ReleaseSource::infer(Path::new("/etc/os-release")),
+    }
+}
+
+/// Loads the release named by `--release`, with every check.
 fn load_release(arg: &ReleaseArg) -> Result<Release> {
-    let (origin, files) = release_files(arg)?;
-    Ok(release::load_files(&origin, &files)?)
+    let catalog = settings::catalog_settings(None, false, &process_env)?;
+    Ok(release_source(arg)?.load(&catalog)?)
 }
 
-/// Loads the release for a cut. A release whose exact files passed every check before (as
-/// the cache remembers under their fingerprint) gets only each file's own checks: the
-/// release-wide ones are most of the time a warm cut would spend on it.
-fn load_release_for_cut(arg: &ReleaseArg, cache_dir: &Path) -> Result<Release> {
-    let (origin, files) = release_files(arg)?;
-    let cache = crate::archive::cache::Cache::open(cache_dir)?;
-    let key = format!("release-checked-{}", release::fingerprint(&files));
-    if cache.get_keyed(&key)?.is_some() {
-        return Ok(release::load_files_with(
-            &origin,
-            &files,
-            release::Checks::FilesOnly,
-        )?);
-    }
-    let loaded = release::load_files(&origin, &files)?;
-    cache.put_keyed(&key, b"")?;
-    Ok(loaded)
-}
-
-/// The files of the release named by `--release`: a directory, or a bundled release's name.
-fn release_files(arg: &ReleaseArg) -> Result<(String, Vec<release::SourceFile>)> {
-    let name = match &arg.release {
-        Some(name) => name.clone(),
-        None => infer_release_name()?,
+/// What to add to "not found" when the release is a bundled one: which release that was, how
+/// big it is, and where the upstream catalogue is.
+fn bundled_miss_hint(source: &ReleaseSource, release: &Release) -> String {
+    let ReleaseSource::Bundled(bundled) = source else {
+        return String::new();
     };
-    let path = arg.as_path().unwrap_or_else(|| name.clone().into());
-    let looks_like_path = name.contains('/') || name == "." || name == "..";
-    if !looks_like_path {
-        if let Some(bundled) = bundled::find(bundled::releases(), &name) {
-            return Ok((name, bundled.source_files()));
-        }
+    let mut hint = format!(
+        "\nhint: this is kerf's bundled release {}, with {} packages",
+        bundled.name,
+        release.packages.len()
+    );
+    if bundled.name.starts_with("ubuntu-") {
+        hint.push_str(&format!(
+            "; the upstream catalogue is --release {}{}",
+            crate::catalog::CHISEL_RELEASES,
+            bundled.name
+        ));
     }
-    if looks_like_path || path.is_dir() {
-        return Ok((path.display().to_string(), release::read_dir(&path)?));
-    }
-    Err(UsageError(format!(
-        "unknown release \"{name}\": it is not a directory, nor a release bundled into kerf ({})",
-        bundled_names()
-    ))
-    .into())
+    hint
 }
 
-fn bundled_names() -> String {
-    let names: Vec<&str> = bundled::releases()
-        .iter()
-        .map(|release| release.name)
-        .collect();
-    if names.is_empty() {
-        "this kerf bundles none".to_owned()
-    } else {
-        format!("bundled: {}", names.join(", "))
-    }
-}
-
-/// The release of the machine kerf runs on, e.g. `ubuntu-24.04`, from /etc/os-release.
-fn infer_release_name() -> Result<String> {
-    let path = Path::new("/etc/os-release");
-    let text = std::fs::read_to_string(path).map_err(|error| {
-        UsageError(format!(
-            "cannot infer the release from {}: {error}; give --release",
-            path.display()
-        ))
-    })?;
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|line| line.strip_prefix(name)?.strip_prefix('='))
-            .map(|value| value.trim_matches('"').to_owned())
-    };
-    match (field("ID"), field("VERSION_ID")) {
-        (Some(id), Some(version)) => Ok(format!("{}-{version}", id.to_lowercase())),
-        _ => Err(UsageError(format!(
-            "cannot infer the release: {} has no ID and VERSION_ID; give --release",
-            path.display()
-        ))
-        .into()),
-    }
-}
-
-fn info(release: &ReleaseArg, queries: &[String]) -> Result<ExitCode> {
-    let release = load_release(release)?;
+fn info(release_arg: &ReleaseArg, queries: &[String]) -> Result<ExitCode> {
+    let source = release_source(release_arg)?;
+    let catalog = settings::catalog_settings(None, false, &process_env)?;
+    let release = source.load(&catalog)?;
     let output = crate::info::info(&release, queries);
     write_stdout(&output.text)?;
     if output.not_found.is_empty() {
@@ -338,8 +249,9 @@ fn info(release: &ReleaseArg, queries: &[String]) -> Result<ExitCode> {
         .map(|name| format!("{name:?}"))
         .collect();
     Err(UsageError(format!(
-        "no slice definitions found for: {}",
-        names.join(", ")
+        "no slice definitions found for: {}{}",
+        names.join(", "),
+        bundled_miss_hint(&source, &release)
     ))
     .into())
 }
@@ -379,17 +291,6 @@ fn lint(release_arg: &ReleaseArg) -> Result<ExitCode> {
     ));
     write_stdout(&report).context("cannot write the report")?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// An `--arch` value.
-fn parse_arch(name: &str) -> Result<Arch, UsageError> {
-    Arch::parse(name).ok_or_else(|| {
-        let names: Vec<&str> = Arch::ALL.iter().map(|arch| arch.as_str()).collect();
-        UsageError(format!(
-            "invalid package architecture: {name} (expected one of {})",
-            names.join(", ")
-        ))
-    })
 }
 
 fn check(args: &CheckArgs) -> Result<ExitCode> {
@@ -507,16 +408,6 @@ pub(crate) fn human_bytes(bytes: u64) -> String {
     }
 }
 
-fn default_cache_dir() -> Result<std::path::PathBuf> {
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|dir| !dir.is_empty()) {
-        return Ok(std::path::PathBuf::from(dir).join("kerf"));
-    }
-    if let Some(home) = std::env::var_os("HOME").filter(|home| !home.is_empty()) {
-        return Ok(std::path::PathBuf::from(home).join(".cache/kerf"));
-    }
-    Err(UsageError("no cache directory: set --cache-dir, XDG_CACHE_HOME or HOME".to_owned()).into())
-}
-
 fn cut(args: &CutArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let mut slices = Vec::new();
@@ -530,40 +421,34 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
             slices.push(key);
         }
     }
-    // Before any work: the root is created if missing, but something else in its place is the
-    // user's mistake, better said plainly than as an error of mkdir.
-    if let Ok(metadata) = std::fs::metadata(&args.root) {
-        if !metadata.is_dir() {
-            return Err(UsageError(format!(
-                "invalid --root {}: it exists and is not a directory",
-                args.root.display()
-            ))
-            .into());
-        }
-    }
     let sbom_format = args
         .sbom
         .as_deref()
         .map(sbom::format_from_name)
         .transpose()?;
-    let (release, mut options) = archive_options(&args.release, &args.archives)?;
-    options.root = args.root.clone();
-    options.dpkg_status = args.dpkg_status;
-    options.jobs = args.jobs;
-    options.ignore = args
-        .ignore
-        .iter()
-        .map(|ignore| match ignore {
-            args::IgnoreArg::Unstable => crate::cut::Ignore::Unstable,
-            args::IgnoreArg::Unmaintained => crate::cut::Ignore::Unmaintained,
-            args::IgnoreArg::ReleaseDates => crate::cut::Ignore::ReleaseDates,
-        })
-        .collect();
+    let options = settings::cut_options(args, &process_env)?;
+    let catalog = settings::catalog_settings(
+        Some(&options.archives.cache_dir),
+        options.archives.offline,
+        &process_env,
+    )?;
+    let source = release_source(&args.release)?;
+    let release = source.load_remembered(&catalog)?;
+    settings::check_against(&options.archives, &release)?;
     let reporter = printer::reporter(args.quiet, args.verbose > 0);
     printer::trace(args.verbose > 1);
     let summary = crate::cut::cut(&release, &slices, &options, reporter.as_ref());
     reporter.finish();
-    let summary = summary?;
+    let summary = match summary {
+        Err(CutError::Select(
+            error @ (SelectError::UnknownPackage { .. } | SelectError::UnknownSlice { .. }),
+        )) => {
+            return Err(
+                UsageError(format!("{error}{}", bundled_miss_hint(&source, &release))).into(),
+            )
+        }
+        other => other?,
+    };
     if !args.quiet {
         #[expect(clippy::print_stderr, reason = "the summary goes to stderr")]
         {
@@ -583,7 +468,7 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
         sbom::write(&args.root, format, Some(path))?;
     }
     if args.check {
-        return check_root(&args.root, Some(&release), Some(options.arch));
+        return check_root(&args.root, Some(&release), Some(options.archives.arch));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::human_bytes;
-use crate::cut::Reporter;
+use crate::report::Reporter;
 
 /// A reporter the CLI can also close, so bars are cleared before the summary line.
 pub(crate) trait Printer: Reporter {

@@ -8,9 +8,9 @@ use super::tests::{
     assert_tree, blob, cache_files, cut_err, cut_ok, hello_archive, hello_tree, only, release, Env,
     HELLO_ALL, HELLO_SLICES,
 };
-use super::{CutOptions, Ignore};
-use crate::archive::fetch::testserver::{Reply, TestServer};
+use super::CutOptions;
 use crate::release::Release;
+use crate::transport::http::testserver::{Reply, TestServer};
 
 fn hello_release(archive: &super::tests::TestArchive) -> Release {
     release("v3", &[only("ubuntu", archive)], &[("hello", HELLO_SLICES)])
@@ -19,20 +19,19 @@ fn hello_release(archive: &super::tests::TestArchive) -> Release {
 /// Options with short timeouts, so stalls fail fast.
 fn impatient(env: &Env, server: &TestServer) -> CutOptions {
     let mut options = env.options(&[("ubuntu", server)]);
-    options.fetch.timeout_read = Duration::from_millis(300);
+    options.archives.fetch.timeout_read = Duration::from_millis(300);
     options
 }
 
 /// Nothing in the cache but verified blobs: no temporary files, and no blob whose content
 /// does not hash to its name.
 fn assert_cache_clean(env: &Env) {
-    use sha2::{Digest as _, Sha256};
     for file in cache_files(&env.cache()) {
         assert!(!file.contains(".tmp"), "a temporary file is left: {file}");
         if let Some(name) = file.strip_prefix("sha256-v1/") {
             let hex = name.rsplit('/').next().unwrap_or_default();
-            let bytes = std::fs::read(env.cache().join(&file)).expect("cached file");
-            let actual = crate::extract::root::hex(&Sha256::digest(&bytes));
+            let bytes = fs_err::read(env.cache().join(&file)).expect("cached file");
+            let actual = crate::digest::sha256_hex(&bytes);
             assert_eq!(actual, hex, "{file} does not hash to its name");
         }
     }
@@ -81,7 +80,7 @@ fn transient_failures_are_retried_at_every_step() {
         .start();
     let env = Env::new();
     let mut options = impatient(&env, &server);
-    options.fetch.retries = 3;
+    options.archives.fetch.retries = 3;
     let release = hello_release(&archive);
     // The .deb route ends with a drop that repeats: every attempt fails.
     let message = cut_err(&release, &HELLO_ALL, &options);
@@ -236,7 +235,7 @@ fn a_replayed_expired_or_future_inrelease_is_refused() {
             .count(),
         0
     );
-    options.ignore.insert(Ignore::ReleaseDates);
+    options.archives.ignore_release_dates = true;
     cut_ok(&release, &HELLO_ALL, &options);
     assert_tree(&env.root(), &hello_tree());
     drop(server);

@@ -13,22 +13,20 @@ use super::tests::{
     Env, TestArchive,
 };
 use super::CutOptions;
-use crate::archive::fetch::testserver::TestServer;
 use crate::deb::testdeb::TestEntry;
 use crate::release::{Arch, Release};
+use crate::transport::http::testserver::TestServer;
 
 /// Options for a cut of `env` for `arch`.
 fn options_for(env: &Env, servers: &[(&str, &TestServer)], arch: Arch) -> CutOptions {
-    CutOptions {
-        arch,
-        ..env.options(servers)
-    }
+    let mut options = env.options(servers);
+    options.archives.arch = arch;
+    options
 }
 
 /// The records of the manifest a cut wrote at `/var/lib/chisel/manifest.wall`, one per line.
 fn manifest_lines(root: &Path) -> Vec<String> {
-    let compressed =
-        std::fs::read(root.join("var/lib/chisel/manifest.wall")).expect("the manifest");
+    let compressed = fs_err::read(root.join("var/lib/chisel/manifest.wall")).expect("the manifest");
     let text =
         String::from_utf8(zstd::decode_all(compressed.as_slice()).expect("zstd")).expect("UTF-8");
     text.lines().map(str::to_owned).collect()
@@ -36,7 +34,7 @@ fn manifest_lines(root: &Path) -> Vec<String> {
 
 /// The tree line of the manifest file itself (its content is checked by `manifest_lines`).
 fn manifest_file_line(root: &Path) -> String {
-    let bytes = std::fs::read(root.join("var/lib/chisel/manifest.wall")).expect("the manifest");
+    let bytes = fs_err::read(root.join("var/lib/chisel/manifest.wall")).expect("the manifest");
     format!(
         "f 0644 {} {} /var/lib/chisel/manifest.wall",
         bytes.len(),
@@ -933,7 +931,7 @@ fn version_entries(name: &str, content: &str) -> Vec<TestEntry> {
 }
 
 fn version_in(env: &Env, name: &str) -> String {
-    std::fs::read_to_string(env.root().join(format!("usr/share/{name}/version")))
+    fs_err::read_to_string(env.root().join(format!("usr/share/{name}/version")))
         .expect("the version file")
 }
 

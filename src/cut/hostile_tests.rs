@@ -36,7 +36,7 @@ fn device_nodes_and_fifos_are_never_created() {
         );
         let special = env.root().join(path.trim_start_matches('/'));
         assert!(
-            std::fs::symlink_metadata(&special).is_err(),
+            fs_err::symlink_metadata(&special).is_err(),
             "{path} was created"
         );
         env.assert_nothing_outside_the_root();
@@ -136,7 +136,7 @@ fn a_symlink_turned_into_a_directory_mid_archive_stays_inside_the_root() {
         ],
     );
     assert_eq!(
-        std::fs::read_dir(outside.path()).expect("outside").count(),
+        fs_err::read_dir(outside.path()).expect("outside").count(),
         0,
         "nothing may be written through the link to the host"
     );
@@ -163,7 +163,7 @@ fn cutting_again_into_a_cut_root_keeps_what_is_there() {
     let conf = env.root().join("etc/conf");
     let inode = |path: &std::path::Path| {
         use std::os::unix::fs::MetadataExt as _;
-        std::fs::metadata(path).expect("stat").ino()
+        fs_err::metadata(path).expect("stat").ino()
     };
     let before = inode(&conf);
     cut_ok(&release, &["hello_config"], &options);

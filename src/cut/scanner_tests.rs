@@ -56,7 +56,7 @@ fn dpkg_status_gives_the_stanza_and_md5sums_of_each_package() {
     let status = env.root().join("var/lib/dpkg/status.d");
     assert_eq!(names(&status), ["hello", "hello.md5sums"]);
     assert_eq!(
-        std::fs::read_to_string(status.join("hello")).unwrap(),
+        fs_err::read_to_string(status.join("hello")).unwrap(),
         "Package: hello\nStatus: install ok installed\nVersion: 1.0-1\nArchitecture: amd64\nMaintainer: Kerf Tests <tests@example.invalid>\nSource: hello-src (0.9)\nDescription: the test package\n with a second line\n"
     );
     // Regular files only (not /usr/bin/alias, a symlink), hard links each listed.
@@ -69,7 +69,7 @@ fn dpkg_status_gives_the_stanza_and_md5sums_of_each_package() {
     ]
     .concat();
     assert_eq!(
-        std::fs::read_to_string(status.join("hello.md5sums")).unwrap(),
+        fs_err::read_to_string(status.join("hello.md5sums")).unwrap(),
         bins
     );
 
@@ -87,7 +87,7 @@ fn dpkg_status_gives_the_stanza_and_md5sums_of_each_package() {
     ]
     .concat();
     assert_eq!(
-        std::fs::read_to_string(status.join("hello.md5sums")).unwrap(),
+        fs_err::read_to_string(status.join("hello.md5sums")).unwrap(),
         all
     );
     env.assert_nothing_outside_the_root();

@@ -7,7 +7,7 @@ use super::tests::{
 
 fn manifest_lines(env: &Env) -> Vec<String> {
     let compressed =
-        std::fs::read(env.root().join("var/lib/chisel/manifest.wall")).expect("the manifest");
+        fs_err::read(env.root().join("var/lib/chisel/manifest.wall")).expect("the manifest");
     let text =
         String::from_utf8(zstd::decode_all(compressed.as_slice()).expect("zstd")).expect("UTF-8");
     text.lines().map(str::to_owned).collect()
@@ -47,7 +47,7 @@ fn scripts_change_mutable_files_and_the_manifest_records_the_final_hash() {
 
     let conf = format!("{CONF}from scratch\n");
     let manifest = env.root().join("var/lib/chisel/manifest.wall");
-    let manifest_size = std::fs::metadata(&manifest).expect("manifest").len();
+    let manifest_size = fs_err::metadata(&manifest).expect("manifest").len();
     let mut expected_tree = vec![
         d(0o750, "/etc/"),
         f(0o644, &conf, "/etc/conf"),
@@ -132,7 +132,7 @@ fn a_failing_script_stops_the_cut_with_its_slice_and_line() {
         "slice hello_config: mutate:2:1: cannot write file which is not mutable: /etc/copied"
     );
     assert_eq!(
-        std::fs::read_to_string(env.root().join("etc/copied")).expect("copied"),
+        fs_err::read_to_string(env.root().join("etc/copied")).expect("copied"),
         CONF
     );
     assert!(!env.root().join("var/lib/chisel/manifest.wall").exists());
@@ -197,7 +197,7 @@ fn scripts_run_in_selection_order() {
         &env.options(&[("ubuntu", &server)]),
     );
     assert_eq!(
-        std::fs::read_to_string(env.root().join("etc/log")).expect("log"),
+        fs_err::read_to_string(env.root().join("etc/log")).expect("log"),
         "first\nsecond\n"
     );
 }

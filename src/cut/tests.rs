@@ -12,14 +12,15 @@ use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sha2::{Digest as _, Sha256};
-
-use super::{cut, CutError, CutOptions, CutSummary, Reporter};
-use crate::archive::fetch::testserver::{Builder, Reply, TestServer};
-use crate::archive::fetch::{FetchOptions, ProxySettings};
-use crate::archive::inrelease::testkey::TestKey;
+use super::{cut, CutError, CutOptions, CutSummary};
+use crate::archive::archives::ArchiveSettings;
 use crate::deb::testdeb::{build_deb, Compression, TestEntry};
+use crate::digest::{Algorithm, Digest};
+use crate::openpgp::testkey::TestKey;
 use crate::release::{load_files, Arch, Release, SliceKey, SourceFile};
+use crate::report::Reporter;
+use crate::transport::http::testserver::{Builder, Reply, TestServer};
+use crate::transport::http::{FetchOptions, ProxySettings};
 
 // ---------------------------------------------------------------------------------------------
 // The archive.
@@ -64,6 +65,12 @@ pub(super) struct TestArchive {
     signed: RefCell<BTreeMap<String, String>>,
     /// A `Date:` and extra lines for the InRelease files, instead of the fixed date.
     release_dates: Option<(String, String)>,
+    /// The digest fields of the Packages stanzas and the InRelease files.
+    digests: Vec<Algorithm>,
+    /// The forms each index is published in: `.gz`, `.xz` and `` (plain).
+    index_forms: Vec<&'static str>,
+    /// `Acquire-By-Hash: yes`, with every index also under `by-hash/<ALGO>/<digest>`.
+    by_hash: bool,
 }
 
 impl TestArchive {
@@ -81,12 +88,37 @@ impl TestArchive {
             packages: BTreeMap::new(),
             signed: RefCell::default(),
             release_dates: None,
+            digests: vec![Algorithm::Sha256],
+            index_forms: vec![".gz"],
+            by_hash: false,
         }
     }
 
     /// The arches the archive carries (`amd64` alone by default), in the order given.
     pub(super) fn with_arches(mut self, arches: &[&str]) -> TestArchive {
         self.arches = arches.iter().map(|arch| (*arch).to_owned()).collect();
+        self.signed.get_mut().clear();
+        self
+    }
+
+    /// Lists these digests (in this order) in Packages stanzas and InRelease files, instead of
+    /// SHA256 alone.
+    pub(super) fn with_digests(mut self, digests: &[Algorithm]) -> TestArchive {
+        self.digests = digests.to_vec();
+        self.signed.get_mut().clear();
+        self
+    }
+
+    /// Publishes each index in these forms (`.gz`, `.xz`, `` for plain) instead of `.gz` alone.
+    pub(super) fn with_index_forms(mut self, forms: &[&'static str]) -> TestArchive {
+        self.index_forms = forms.to_vec();
+        self.signed.get_mut().clear();
+        self
+    }
+
+    /// Says `Acquire-By-Hash: yes` and serves every index under `by-hash/` too.
+    pub(super) fn with_by_hash(mut self) -> TestArchive {
+        self.by_hash = true;
         self.signed.get_mut().clear();
         self
     }
@@ -210,14 +242,21 @@ impl TestArchive {
             .filter(|package| package.arch == arch || package.arch == "all")
         {
             text.push_str(&format!(
-                "Package: {}\nArchitecture: {}\nVersion: {}\nFilename: {}\nSize: {}\nSHA256: {}\n\n",
+                "Package: {}\nArchitecture: {}\nVersion: {}\nFilename: {}\nSize: {}\n",
                 package.name,
                 package.arch,
                 package.version,
                 package.filename(),
                 package.deb.len(),
-                sha(&package.deb),
             ));
+            for algorithm in &self.digests {
+                text.push_str(&format!(
+                    "{}: {}\n",
+                    algorithm.field(),
+                    Digest::of(*algorithm, &package.deb)
+                ));
+            }
+            text.push('\n');
         }
         text
     }
@@ -228,6 +267,25 @@ impl TestArchive {
 
     fn packages_gz_for(&self, suite: &str, component: &str, arch: &str) -> Vec<u8> {
         gzip(self.packages_index_for(suite, component, arch).as_bytes())
+    }
+
+    /// The amd64 index of one suite and component in one published form (`.gz`, `.xz`, ``).
+    pub(super) fn packages_in_form(&self, suite: &str, component: &str, form: &str) -> Vec<u8> {
+        self.index_file(suite, component, "amd64", form)
+    }
+
+    fn index_file(&self, suite: &str, component: &str, arch: &str, form: &str) -> Vec<u8> {
+        let plain = self.packages_index_for(suite, component, arch).into_bytes();
+        match form {
+            ".gz" => gzip(&plain),
+            ".xz" => {
+                let mut encoder = liblzma::write::XzEncoder::new(Vec::new(), 6);
+                encoder.write_all(&plain).expect("xz in memory");
+                encoder.finish().expect("xz in memory")
+            }
+            "" => plain,
+            other => panic!("no index form {other:?}"),
+        }
     }
 
     /// Replaces the `Date:` of every suite's InRelease and adds `extra` lines (e.g.
@@ -242,27 +300,38 @@ impl TestArchive {
     fn release_body(&self, suite: &str) -> String {
         let codename = suite.split('-').next().unwrap_or(suite);
         let mut digests = String::new();
-        for component in &self.components {
-            for arch in &self.arches {
-                let plain = self.packages_index_for(suite, component, arch);
-                let gz = self.packages_gz_for(suite, component, arch);
-                let path = format!("{component}/binary-{arch}/Packages");
-                digests.push_str(&format!(
-                    " {} {} {path}\n",
-                    sha(plain.as_bytes()),
-                    plain.len()
-                ));
-                digests.push_str(&format!(" {} {} {path}.gz\n", sha(&gz), gz.len()));
+        for algorithm in &self.digests {
+            digests.push_str(&format!("{}:\n", algorithm.field()));
+            for component in &self.components {
+                for arch in &self.arches {
+                    let path = format!("{component}/binary-{arch}/Packages");
+                    // The plain index is always listed, as archives do, published or not.
+                    let mut forms = vec![""];
+                    forms.extend(self.index_forms.iter().filter(|form| !form.is_empty()));
+                    for form in forms {
+                        let bytes = self.index_file(suite, component, arch, form);
+                        digests.push_str(&format!(
+                            " {} {} {path}{form}\n",
+                            Digest::of(*algorithm, &bytes),
+                            bytes.len()
+                        ));
+                    }
+                }
             }
         }
+        let by_hash = if self.by_hash {
+            "Acquire-By-Hash: yes\n"
+        } else {
+            ""
+        };
         let (date, extra) = self
             .release_dates
             .clone()
             .unwrap_or_else(|| ("Thu, 25 Apr 2024 15:10:33 UTC".to_owned(), String::new()));
         format!(
             "Origin: Ubuntu\nLabel: Ubuntu\nSuite: {suite}\nCodename: {codename}\n\
-             Date: {date}\n{extra}Architectures: {}\n\
-             Components: {}\nDescription: kerf test archive\nSHA256:\n{digests}",
+             Date: {date}\n{extra}{by_hash}Architectures: {}\n\
+             Components: {}\nDescription: kerf test archive\n{digests}",
             self.arches.join(" "),
             self.components.join(" "),
         )
@@ -286,10 +355,23 @@ impl TestArchive {
             );
             for component in &self.components {
                 for arch in &self.arches {
-                    files.insert(
-                        format!("/dists/{suite}/{component}/binary-{arch}/Packages.gz"),
-                        self.packages_gz_for(suite, component, arch),
-                    );
+                    let dir = format!("/dists/{suite}/{component}/binary-{arch}");
+                    for form in &self.index_forms {
+                        let bytes = self.index_file(suite, component, arch, form);
+                        if self.by_hash {
+                            for algorithm in &self.digests {
+                                files.insert(
+                                    format!(
+                                        "{dir}/by-hash/{}/{}",
+                                        algorithm.field(),
+                                        Digest::of(*algorithm, &bytes)
+                                    ),
+                                    bytes.clone(),
+                                );
+                            }
+                        }
+                        files.insert(format!("{dir}/Packages{form}"), bytes);
+                    }
                 }
             }
         }
@@ -297,6 +379,14 @@ impl TestArchive {
             files.insert(format!("/{}", package.filename()), package.deb.clone());
         }
         files
+    }
+
+    /// Every file of the archive by server path, below `prefix` (e.g. `/ubuntu`).
+    pub(super) fn files_under(&self, prefix: &str) -> BTreeMap<String, Vec<u8>> {
+        self.files()
+            .into_iter()
+            .map(|(path, body)| (format!("{prefix}{path}"), body))
+            .collect()
     }
 
     /// A server for the archive, not started yet: add routes to override files, then `start()`.
@@ -417,7 +507,7 @@ impl Env {
             .path()
             .canonicalize()
             .expect("canonical temporary directory");
-        std::fs::create_dir(path.join("outside")).expect("outside directory");
+        fs_err::create_dir(path.join("outside")).expect("outside directory");
         Env { _dir: dir, path }
     }
 
@@ -437,29 +527,34 @@ impl Env {
     pub(super) fn options(&self, servers: &[(&str, &TestServer)]) -> CutOptions {
         CutOptions {
             root: self.root(),
-            arch: Arch::Amd64,
-            cache_dir: self.cache(),
-            archive_urls: servers
-                .iter()
-                .map(|(name, server)| ((*name).to_owned(), server.url("/")))
-                .collect(),
-            offline: false,
-            jobs: 4,
+            archives: ArchiveSettings {
+                arch: Arch::Amd64,
+                cache_dir: self.cache(),
+                archive_urls: servers
+                    .iter()
+                    .map(|(name, server)| ((*name).to_owned(), server.url("/")))
+                    .collect(),
+                offline: false,
+                jobs: 4,
+                fetch: FetchOptions {
+                    timeout_connect: Duration::from_secs(2),
+                    timeout_read: Duration::from_secs(2),
+                    retries: 2,
+                    backoff_base: Duration::from_millis(5),
+                    backoff_cap: Duration::from_millis(20),
+                    proxies: ProxySettings::none(),
+                    ..FetchOptions::default()
+                },
+                // Never created: no credentials unless a test writes some.
+                auth_dir: self.path.join("auth.conf.d"),
+                ignore_release_dates: false,
+                now: crate::clock::Timestamp::now(),
+                default_urls: crate::archive::select::DefaultUrls::ubuntu(),
+            },
             ignore: std::collections::BTreeSet::new(),
             scripts: crate::mutate::child::Runner::InProcess,
             script_limits: crate::mutate::Limits::default(),
             dpkg_status: false,
-            fetch: FetchOptions {
-                timeout_connect: Duration::from_secs(2),
-                timeout_read: Duration::from_secs(2),
-                retries: 2,
-                backoff_base: Duration::from_millis(5),
-                backoff_cap: Duration::from_millis(20),
-                proxies: ProxySettings::none(),
-                ..FetchOptions::default()
-            },
-            // Never created: no credentials unless a test writes some.
-            auth_dir: self.path.join("auth.conf.d"),
         }
     }
 
@@ -471,7 +566,7 @@ impl Env {
 }
 
 pub(super) fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
+    let mut names: Vec<String> = fs_err::read_dir(dir)
         .expect("read a directory")
         .map(|entry| {
             entry
@@ -511,7 +606,7 @@ pub(super) fn cut_err(release: &Release, slices: &[&str], options: &CutOptions) 
 }
 
 pub(super) fn sha(data: &[u8]) -> String {
-    crate::extract::root::hex(&Sha256::digest(data))
+    crate::digest::sha256_hex(data)
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {
@@ -532,17 +627,17 @@ pub(super) fn tree(root: &Path) -> Vec<String> {
         for name in names(dir) {
             let full = dir.join(&name);
             let path = format!("{prefix}/{name}");
-            let metadata = std::fs::symlink_metadata(&full).expect("lstat");
+            let metadata = fs_err::symlink_metadata(&full).expect("lstat");
             let mode = mode_text(metadata.permissions().mode());
             let kind = metadata.file_type();
             if kind.is_symlink() {
-                let target = std::fs::read_link(&full).expect("readlink");
+                let target = fs_err::read_link(&full).expect("readlink");
                 lines.push(format!("l {mode} - {} {path}", target.display()));
             } else if kind.is_dir() {
                 lines.push(format!("d {mode} - - {path}/"));
                 walk(&full, &path, lines);
             } else if kind.is_file() {
-                let data = std::fs::read(&full).expect("read");
+                let data = fs_err::read(&full).expect("read");
                 lines.push(format!("f {mode} {} {} {path}", data.len(), sha(&data)));
             } else {
                 lines.push(format!("? {mode} - - {path}"));
@@ -636,7 +731,7 @@ fn version_slice(name: &str, pin: Option<&str>) -> String {
 }
 
 fn version_of(env: &Env, name: &str) -> String {
-    std::fs::read_to_string(env.root().join(format!("usr/share/{name}/version")))
+    fs_err::read_to_string(env.root().join(format!("usr/share/{name}/version")))
         .expect("the version file")
 }
 
@@ -759,7 +854,7 @@ fn a_basic_cut_gives_the_exact_tree() {
 
     assert_tree(&env.root(), &hello_tree());
     let inode = |path: &str| {
-        std::fs::symlink_metadata(env.root().join(path))
+        fs_err::symlink_metadata(env.root().join(path))
             .expect("lstat")
             .ino()
     };
@@ -789,7 +884,7 @@ fn a_basic_cut_gives_the_exact_tree() {
     let mut cached = vec![
         "index-v1/inrelease-*".to_owned(),
         "index-v1/inrelease-text-*".to_owned(),
-        "index-v1/packages-v1-*".to_owned(),
+        "index-v1/packages-v2-*".to_owned(),
         blob(&gz),
         blob(deb),
     ];
@@ -995,7 +1090,7 @@ fn a_tampered_deb_is_refused_and_a_fixed_server_then_works() {
     let mut expected = vec![
         "index-v1/inrelease-*".to_owned(),
         "index-v1/inrelease-text-*".to_owned(),
-        "index-v1/packages-v1-*".to_owned(),
+        "index-v1/packages-v2-*".to_owned(),
         blob(&gz),
     ];
     expected.sort();
@@ -1230,9 +1325,9 @@ fn a_download_cut_short_is_retried() {
     assert_tree(&env.root(), &hello_tree());
     assert_eq!(server.hits(&deb_path), 2);
     let cached = env.cache().join(blob(&deb));
-    assert_eq!(std::fs::read(&cached).expect("the cached .deb"), deb);
+    assert_eq!(fs_err::read(&cached).expect("the cached .deb"), deb);
     assert_eq!(
-        std::fs::metadata(&cached)
+        fs_err::metadata(&cached)
             .expect("stat")
             .permissions()
             .mode()
@@ -1311,7 +1406,7 @@ fn a_hostile_symlink_to_an_absolute_path_is_resolved_inside_the_root() {
             &["/etc/**:"],
         );
         let server = archive.server().start();
-        std::fs::remove_dir_all(env.root()).ok();
+        fs_err::remove_dir_all(env.root()).ok();
 
         let error = cut_err(
             &release,
@@ -1433,27 +1528,27 @@ fn a_warm_cut_downloads_only_the_inrelease_and_offline_cuts_need_the_cache() {
     // Offline, with the server gone.
     drop(server);
     let offline_root = cold.path.join("offline");
-    let offline = CutOptions {
+    let mut offline = CutOptions {
         root: offline_root.clone(),
-        offline: true,
         ..options.clone()
     };
+    offline.archives.offline = true;
     let summary = cut_ok(&release, &HELLO_ALL, &offline);
     assert_eq!(tree(&offline_root), tree(&cold.root()));
     assert_eq!(summary.downloaded, 0);
 
     // Offline with an empty cache.
     let empty = Env::new();
-    let options = CutOptions {
+    let mut options = CutOptions {
         root: empty.root(),
-        cache_dir: empty.cache(),
         ..offline.clone()
     };
+    options.archives.cache_dir = empty.cache();
     assert_eq!(
         cut_err(&release, &HELLO_ALL, &options),
         format!(
             "offline: {}dists/noble/InRelease is not in the cache; run the cut once without --offline",
-            offline.archive_urls["ubuntu"]
+            offline.archives.archive_urls["ubuntu"]
         )
     );
     assert_eq!(cache_files(&empty.cache()), Vec::<String>::new());
@@ -1473,16 +1568,16 @@ fn cutting_into_an_existing_root_leaves_unrelated_files_alone() {
     );
     let env = Env::new();
     let root = env.root();
-    std::fs::create_dir_all(root.join("home/user")).expect("mkdir");
-    std::fs::write(root.join("home/user/notes"), "mine\n").expect("write");
+    fs_err::create_dir_all(root.join("home/user")).expect("mkdir");
+    fs_err::write(root.join("home/user/notes"), "mine\n").expect("write");
     // An existing implicit parent keeps its mode, whatever the package says (0751); a
     // directory the package provides as the parent of a text path is chmod'ed to the package's
     // mode (0750), as chisel does with every extracted directory.
-    std::fs::create_dir_all(root.join("usr/bin")).expect("mkdir");
-    std::fs::create_dir(root.join("etc")).expect("mkdir");
+    fs_err::create_dir_all(root.join("usr/bin")).expect("mkdir");
+    fs_err::create_dir(root.join("etc")).expect("mkdir");
     // A link where the package has a file is replaced, not written through.
-    std::fs::write(env.outside().join("host-file"), "host\n").expect("write");
-    std::os::unix::fs::symlink(env.outside().join("host-file"), root.join("usr/bin/tool"))
+    fs_err::write(env.outside().join("host-file"), "host\n").expect("write");
+    fs_err::os::unix::fs::symlink(env.outside().join("host-file"), root.join("usr/bin/tool"))
         .expect("symlink");
     for (path, mode) in [
         ("home", 0o755),
@@ -1491,10 +1586,10 @@ fn cutting_into_an_existing_root_leaves_unrelated_files_alone() {
         ("etc", 0o700),
         ("usr", 0o700),
     ] {
-        std::fs::set_permissions(root.join(path), std::fs::Permissions::from_mode(mode))
+        fs_err::set_permissions(root.join(path), std::fs::Permissions::from_mode(mode))
             .expect("chmod");
     }
-    let before = std::fs::metadata(root.join("home/user/notes")).expect("stat");
+    let before = fs_err::metadata(root.join("home/user/notes")).expect("stat");
 
     cut_ok(&release, &HELLO_ALL, &env.options(&[("ubuntu", &server)]));
 
@@ -1515,14 +1610,14 @@ fn cutting_into_an_existing_root_leaves_unrelated_files_alone() {
         .expect("/opt/");
     expected.splice(at..at, home);
     assert_tree(&root, &expected);
-    let after = std::fs::metadata(root.join("home/user/notes")).expect("stat");
+    let after = fs_err::metadata(root.join("home/user/notes")).expect("stat");
     assert_eq!(
         (after.ino(), after.mtime(), after.mtime_nsec()),
         (before.ino(), before.mtime(), before.mtime_nsec())
     );
     assert_eq!(names(&env.outside()), ["host-file"]);
     assert_eq!(
-        std::fs::read_to_string(env.outside().join("host-file")).expect("read"),
+        fs_err::read_to_string(env.outside().join("host-file")).expect("read"),
         "host\n"
     );
 }
@@ -1586,9 +1681,9 @@ fn a_pro_archive_is_used_with_credentials_and_skipped_without() {
     // With credentials for the server's URL (a token without a scheme would match only https).
     let env = Env::new();
     let options = env.options(&servers);
-    std::fs::create_dir(&options.auth_dir).expect("mkdir auth.conf.d");
-    std::fs::write(
-        options.auth_dir.join("90ubuntu-advantage"),
+    fs_err::create_dir(&options.archives.auth_dir).expect("mkdir auth.conf.d");
+    fs_err::write(
+        options.archives.auth_dir.join("90ubuntu-advantage"),
         format!(
             "machine esm.ubuntu.com/apps/ubuntu/ login nobody password nothing\n\
              machine http://127.0.0.1:{pro_port}/ login bearer password t0ken\n"
@@ -1630,9 +1725,9 @@ fn a_pro_archive_is_used_with_credentials_and_skipped_without() {
     // Credentials whose token has no scheme match only https: the archive is skipped.
     let env = Env::new();
     let options = env.options(&servers);
-    std::fs::create_dir(&options.auth_dir).expect("mkdir auth.conf.d");
-    std::fs::write(
-        options.auth_dir.join("ubuntu-pro.conf"),
+    fs_err::create_dir(&options.archives.auth_dir).expect("mkdir auth.conf.d");
+    fs_err::write(
+        options.archives.auth_dir.join("ubuntu-pro.conf"),
         format!("machine 127.0.0.1:{pro_port} login bearer password t0ken\n"),
     )
     .expect("write the credentials");
@@ -1693,7 +1788,7 @@ fn the_manifest_lists_packages_slices_and_paths_like_chisels() {
     );
 
     let compressed =
-        std::fs::read(env.root().join("var/lib/chisel/manifest.wall")).expect("the manifest");
+        fs_err::read(env.root().join("var/lib/chisel/manifest.wall")).expect("the manifest");
     let text =
         String::from_utf8(zstd::decode_all(compressed.as_slice()).expect("zstd")).expect("UTF-8");
     let deb = &archive.package("hello", "1.0-1").deb;
@@ -1722,7 +1817,7 @@ fn the_manifest_lists_packages_slices_and_paths_like_chisels() {
         expected.iter().map(String::as_str).collect::<Vec<_>>()
     );
     assert_eq!(
-        std::fs::metadata(env.root().join("var/lib/chisel/manifest.wall"))
+        fs_err::metadata(env.root().join("var/lib/chisel/manifest.wall"))
             .expect("stat")
             .permissions()
             .mode()

@@ -227,6 +227,7 @@ impl<R> Member<'_, R> {
         &self.archive.current.name
     }
 
+    #[cfg(test)]
     /// The size of the body as the header declares it (less a BSD long name).
     pub(crate) fn size(&self) -> u64 {
         self.archive.current.size

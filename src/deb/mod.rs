@@ -16,7 +16,6 @@ mod tests;
 
 use std::io::{self, BufRead, BufReader, Read};
 
-use sha2::{Digest, Sha256};
 use tar::{EntryType, PaxExtensions};
 
 use ar::ArReader;
@@ -282,6 +281,7 @@ impl<R: Read> DebReader<R> {
         })
     }
 
+    #[cfg(any(test, feature = "fuzzing"))]
     /// Caps how many bytes a tarball may decompress to (default [`DEFAULT_EXPANSION_LIMIT`]).
     pub(crate) fn with_expansion_limit(mut self, limit: u64) -> Self {
         self.limit = limit;
@@ -316,6 +316,7 @@ impl<R: Read> DebReader<R> {
         })
     }
 
+    #[cfg(any(test, feature = "fuzzing"))]
     /// The text of the `control` file in `control.tar*`.
     pub(crate) fn control(self) -> Result<String, DebError> {
         Ok(self.control_files(false)?.0)
@@ -384,6 +385,7 @@ impl<R: Read> DebReader<R> {
     }
 }
 
+#[cfg(test)]
 /// Walks the `data.tar` entries of the `.deb` in `reader`; see [`DebReader::for_each_entry`].
 pub(crate) fn for_each_entry<R, E, F>(reader: R, visit: F) -> Result<(), E>
 where
@@ -394,6 +396,7 @@ where
     DebReader::new(reader)?.for_each_entry(visit)
 }
 
+#[cfg(test)]
 /// The `control` file of the `.deb` in `reader`; see [`DebReader::control`].
 pub(crate) fn control(reader: impl Read) -> Result<String, DebError> {
     DebReader::new(reader)?.control()
@@ -701,43 +704,6 @@ impl<R: Read> Read for Limited<R> {
             self.exceeded = true;
             return Err(self.error());
         }
-        Ok(found)
-    }
-}
-
-/// Computes the SHA-256 of everything read through it, to verify a `.deb` or an index while
-/// streaming it instead of in a second pass.
-///
-/// The digest covers only what was actually read: a consumer that stops early (as
-/// [`DebReader::for_each_entry`] does after `data.tar`) leaves the tail unhashed, so drain the
-/// reader to its end (`io::copy(&mut reader, &mut io::sink())`) before calling
-/// [`HashingReader::finish`] and comparing.
-pub(crate) struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
-    bytes: u64,
-}
-
-impl<R> HashingReader<R> {
-    pub(crate) fn new(inner: R) -> Self {
-        Self {
-            inner,
-            hasher: Sha256::new(),
-            bytes: 0,
-        }
-    }
-
-    /// The digest of, and the number of, the bytes read so far.
-    pub(crate) fn finish(self) -> ([u8; 32], u64) {
-        (self.hasher.finalize().into(), self.bytes)
-    }
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let found = self.inner.read(buf)?;
-        self.hasher.update(&buf[..found]);
-        self.bytes += found as u64;
         Ok(found)
     }
 }

@@ -144,7 +144,7 @@ fn a_later_cut_keeps_status_d_true_to_the_root() {
     fs_err::write(dir.path().join("etc/a.conf"), "changed\n").unwrap();
     fs_err::remove_file(dir.path().join("usr/bin/b")).unwrap();
     fs_err::remove_file(dir.path().join("usr/bin/a")).unwrap();
-    std::os::unix::fs::symlink("b", dir.path().join("usr/bin/a")).unwrap();
+    fs_err::os::unix::fs::symlink("b", dir.path().join("usr/bin/a")).unwrap();
     fs_err::write(dir.path().join("usr/bin/c"), "c\n").unwrap();
     // The second cut takes a new package and a newer pkg-a with one more file.
     let written = update(

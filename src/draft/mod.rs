@@ -12,16 +12,16 @@
 mod layout;
 mod render;
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read as _;
-use std::path::Path;
 
-use std::cell::RefCell;
-
-use crate::check::elf::{self, ElfInfo};
-use crate::cut::{with_archives, ArchiveAccess, CutError, CutOptions, Reporter};
+use crate::archive::archives::{ArchiveSettings, Archives, VerifiedDeb, Wanted};
+use crate::archive::error::ArchiveError;
+use crate::elf::{self, ElfInfo};
 use crate::glob::glob_match;
 use crate::release::{Arch, PathKind, Release, SliceKey};
+use crate::report::Reporter;
 
 pub(crate) use layout::Category;
 pub(crate) use render::render;
@@ -57,13 +57,7 @@ pub(crate) enum DraftError {
     #[error("cannot read package \"{package}\": {reason}")]
     Read { package: String, reason: String },
     #[error(transparent)]
-    Archive(Box<CutError>),
-}
-
-impl From<CutError> for DraftError {
-    fn from(error: CutError) -> Self {
-        DraftError::Archive(Box::new(error))
-    }
+    Archive(#[from] ArchiveError),
 }
 
 impl DraftError {
@@ -80,71 +74,59 @@ impl DraftError {
 pub(crate) fn draft(
     release: &Release,
     packages: &[String],
-    options: &CutOptions,
+    settings: &ArchiveSettings,
     reporter: &dyn Reporter,
 ) -> Result<Vec<(String, String)>, DraftError> {
     let skip: BTreeSet<String> = packages.iter().cloned().collect();
-    let index = ReleaseIndex::new(release, &skip, options.arch);
-    let mut failure: Option<DraftError> = None;
-    let drafts = with_archives(release, options, reporter, |access| {
-        // Every package first: the drafts may need each other (libssl3t64 for openssl).
-        let mut read = Vec::new();
-        for name in packages {
-            let chosen = access.choose(name)?;
-            let deb = access.fetch(&chosen)?;
-            match read_entries(name, &deb) {
-                Ok(entries) => read.push((chosen, entries)),
-                Err(error) => {
-                    failure = Some(error);
-                    return Ok(Vec::new());
-                }
-            }
-        }
-        let mut drafted = BTreeMap::new();
-        for (chosen, entries) in &read {
-            let placed = layout::place(&chosen.info.name, entries, options.arch);
-            for entry in entries {
-                if let Some(category) = placed.category_of(&entry.path) {
-                    drafted.insert(
-                        entry.path.clone(),
-                        SliceKey::new(&chosen.info.name, category.name()),
-                    );
-                }
-            }
-        }
-        let providers = ArchiveProviders {
-            drafted,
-            index: &index,
-            access,
-            arch: options.arch,
-            found: RefCell::new(BTreeMap::new()),
-            failure: RefCell::new(None),
-        };
-        let mut drafts = Vec::new();
-        for (chosen, entries) in &read {
-            let name = &chosen.info.name;
-            let origin = format!(
-                "{} {} ({}), archive {} {}/{}",
-                chosen.info.name,
-                chosen.info.version,
-                chosen.info.arch,
-                chosen.archive,
-                chosen.suite,
-                chosen.component
-            );
-            reporter.step(&format!("Drafting slices of package \"{name}\"..."));
-            let proposed = propose(name, &origin, entries, options.arch, &providers);
-            if let Some(error) = providers.failure.borrow_mut().take() {
-                return Err(error);
-            }
-            drafts.push((name.clone(), render(&proposed, release.format)));
-        }
-        Ok(drafts)
-    })?;
-    match failure {
-        Some(error) => Err(error),
-        None => Ok(drafts),
+    let index = ReleaseIndex::new(release, &skip, settings.arch);
+    let archives = Archives::open(release, settings, Wanted::All, reporter)?;
+    // Every package first: the drafts may need each other (libssl3t64 for openssl).
+    let mut read = Vec::new();
+    for name in packages {
+        let chosen = archives.choose(name)?;
+        let entries = read_entries(name, archives.fetch(&chosen)?)?;
+        read.push((chosen, entries));
     }
+    let mut drafted = BTreeMap::new();
+    for (chosen, entries) in &read {
+        let placed = layout::place(&chosen.info.name, entries, settings.arch);
+        for entry in entries {
+            if let Some(category) = placed.category_of(&entry.path) {
+                drafted.insert(
+                    entry.path.clone(),
+                    SliceKey::new(&chosen.info.name, category.name()),
+                );
+            }
+        }
+    }
+    let providers = ArchiveProviders {
+        drafted,
+        index: &index,
+        archives: &archives,
+        arch: settings.arch,
+        found: RefCell::new(BTreeMap::new()),
+        failure: RefCell::new(None),
+    };
+    let mut drafts = Vec::new();
+    for (chosen, entries) in &read {
+        let name = &chosen.info.name;
+        let origin = format!(
+            "{} {} ({}), archive {} {}/{}",
+            chosen.info.name,
+            chosen.info.version,
+            chosen.info.arch,
+            chosen.archive,
+            chosen.suite,
+            chosen.component
+        );
+        reporter.step(&format!("Drafting slices of package \"{name}\"..."));
+        let proposed = propose(name, &origin, entries, settings.arch, &providers);
+        if let Some(error) = providers.failure.borrow_mut().take() {
+            return Err(error.into());
+        }
+        drafts.push((name.clone(), render(&proposed, release.format)));
+    }
+    Ok(drafts)
 }
 
 /// The release first, then the archive's packages, found by the names a soname suggests.
@@ -152,12 +134,13 @@ struct ArchiveProviders<'a> {
     /// The paths of the packages being drafted → the slice the draft puts them in.
     drafted: BTreeMap<String, SliceKey>,
     index: &'a ReleaseIndex<'a>,
-    access: &'a ArchiveAccess<'a>,
+    archives: &'a Archives<'a>,
     arch: Arch,
     /// Soname → the package found to ship it, or none.
     found: RefCell<BTreeMap<String, Option<String>>>,
-    /// An archive failure met while looking (reported after the package's draft).
-    failure: RefCell<Option<CutError>>,
+    /// An archive failure met while looking: [`Providers`] answers only found or not, so it is
+    /// kept here and reported after the package's draft.
+    failure: RefCell<Option<ArchiveError>>,
 }
 
 impl Providers for ArchiveProviders<'_> {
@@ -176,17 +159,17 @@ impl Providers for ArchiveProviders<'_> {
         }
         let mut found = None;
         for candidate in package_candidates(soname) {
-            let Ok(chosen) = self.access.choose(&candidate) else {
+            let Ok(chosen) = self.archives.choose(&candidate) else {
                 continue;
             };
-            let deb = match self.access.fetch(&chosen) {
+            let deb = match self.archives.fetch(&chosen) {
                 Ok(deb) => deb,
                 Err(error) => {
                     self.failure.borrow_mut().get_or_insert(error);
                     break;
                 }
             };
-            let Ok(entries) = read_entries(&candidate, &deb) else {
+            let Ok(entries) = read_entries(&candidate, deb) else {
                 continue;
             };
             let ships = entries.iter().any(|entry| {
@@ -247,14 +230,14 @@ fn package_candidates(soname: &str) -> Vec<String> {
 
 /// Reads a `.deb`'s entries, with the needs of its ELF files and scripts. ELF files are read
 /// whole (up to 512 MiB each) because their dynamic section can be anywhere.
-pub(crate) fn read_entries(package: &str, deb: &Path) -> Result<Vec<Entry>, DraftError> {
+pub(crate) fn read_entries(package: &str, mut deb: VerifiedDeb) -> Result<Vec<Entry>, DraftError> {
     let error = |reason: String| DraftError::Read {
         package: package.to_owned(),
         reason,
     };
-    let file = std::fs::File::open(deb).map_err(|e| error(format!("{}: {e}", deb.display())))?;
-    let reader = crate::deb::DebReader::new(std::io::BufReader::new(file))
-        .map_err(|e| error(e.to_string()))?;
+    let path = deb.path.display().to_string();
+    let file = deb.reader().map_err(|e| error(format!("{path}: {e}")))?;
+    let reader = crate::deb::DebReader::new(file).map_err(|e| error(e.to_string()))?;
     let mut entries = Vec::new();
     reader
         .for_each_entry(

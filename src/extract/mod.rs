@@ -36,8 +36,10 @@ pub(crate) struct DataEntry<'a> {
     pub(crate) content: &'a mut dyn Read,
 }
 
-/// Normalises a tar member name: chisel only considers names starting with `./`; returns the
-/// path with its leading `.` removed, or `None` for anything else (and for `./` itself).
+/// The one function that turns a tar member name (of a package's `data.tar`, or a hard link's
+/// target) into a path: chisel only considers names starting with `./`; returns the path with
+/// its leading `.` removed, or `None` for anything else (and for `./` itself).
+/// [`root::RelPath::new`] then refuses what could leave the root.
 pub(crate) fn entry_path(name: &str) -> Option<String> {
     let path = name.strip_prefix('.')?;
     (path.starts_with('/') && path.len() > 1).then(|| path.to_owned())
@@ -88,15 +90,23 @@ pub(crate) enum ExtractError {
     },
     #[error("cannot extract from package \"{package}\": {source}")]
     Root { package: String, source: RootError },
-    #[error("cannot extract from package \"{package}\": the cached file {path} has SHA-256 {actual}, the archive says {expected}; it changed after it was verified, delete it and cut again")]
-    Corrupt {
-        package: String,
-        path: String,
-        expected: String,
-        actual: String,
-    },
     #[error("cannot read package \"{package}\": {reason}")]
     Read { package: String, reason: String },
+}
+
+impl ExtractError {
+    /// Whether the package or the release is at fault (exit status 1), as opposed to the
+    /// machine: writing into the root is the machine's business.
+    pub(crate) fn is_user_error(&self) -> bool {
+        match self {
+            ExtractError::Missing { .. }
+            | ExtractError::Unsupported { .. }
+            | ExtractError::Escape { .. }
+            | ExtractError::LinkTarget { .. }
+            | ExtractError::Read { .. } => true,
+            ExtractError::Root { .. } => false,
+        }
+    }
 }
 
 /// What a tar type flag kerf does not install is, for messages.

@@ -5,6 +5,15 @@
 //! the root. So base-files' `/lib -> usr/lib` works as on a real system, while a link that
 //! points at `/etc` or `../../..` can never lead a write out of the root (chisel follows such
 //! links on the host).
+//!
+//! std's filesystem calls are used here, not fs-err's: every error is given the in-root path
+//! by [`Root`] itself, and the host path fs-err would add only repeats it, in a form the user
+//! did not write.
+#![expect(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "errors here name the in-root path themselves (see the module doc)"
+)]
 
 use std::fs;
 use std::io::{self, Read};
@@ -20,12 +29,12 @@ const MAX_LINKS: usize = 40;
 pub(crate) struct RelPath(String);
 
 impl RelPath {
-    /// Cleans a path from a package or a slice: strips `./` and a trailing `/`, refuses NUL,
-    /// control characters, `..` and empty names. `None` for anything that is not a plain path.
+    /// Cleans an in-root path (a slice's, or a package's once [`super::entry_path`] made it
+    /// one): drops `.` parts and a trailing `/`, refuses NUL, control characters, `..` and
+    /// empty names. `None` for anything that is not a plain path.
     pub(crate) fn new(path: &str) -> Option<RelPath> {
-        let trimmed = path.strip_prefix('.').unwrap_or(path);
-        let mut clean = String::with_capacity(trimmed.len() + 1);
-        for part in trimmed.split('/') {
+        let mut clean = String::with_capacity(path.len() + 1);
+        for part in path.split('/') {
             match part {
                 "" | "." => {}
                 ".." => return None,
@@ -112,7 +121,7 @@ enum Walk {
 pub(crate) struct Found {
     pub(crate) path: String,
     pub(crate) host: PathBuf,
-    pub(crate) metadata: fs::Metadata,
+    pub(crate) metadata: std::fs::Metadata,
 }
 
 impl Root {
@@ -274,7 +283,7 @@ impl Root {
     }
 
     /// What is at `path` (not following a final symlink), if anything.
-    pub(crate) fn metadata(&self, path: &RelPath) -> Result<Option<fs::Metadata>, RootError> {
+    pub(crate) fn metadata(&self, path: &RelPath) -> Result<Option<std::fs::Metadata>, RootError> {
         let host = self.host_path(path)?;
         match fs::symlink_metadata(&host) {
             Ok(metadata) => Ok(Some(metadata)),
@@ -295,7 +304,7 @@ impl Root {
         match fs::symlink_metadata(&host) {
             Ok(metadata) if metadata.is_dir() => {
                 if force_mode && metadata.permissions().mode() & 0o7777 != mode {
-                    fs::set_permissions(&host, fs::Permissions::from_mode(mode))
+                    fs::set_permissions(&host, std::fs::Permissions::from_mode(mode))
                         .map_err(self.io("set the mode of", path))?;
                 }
                 return Ok(());
@@ -303,12 +312,12 @@ impl Root {
             Ok(_) => self.remove(path)?,
             Err(_) => {}
         }
-        fs::DirBuilder::new()
+        std::fs::DirBuilder::new()
             .mode(mode)
             .create(&host)
             .map_err(self.io("create the directory", path))?;
         // mkdir applies the umask and drops setgid; say the mode again.
-        fs::set_permissions(&host, fs::Permissions::from_mode(mode))
+        fs::set_permissions(&host, std::fs::Permissions::from_mode(mode))
             .map_err(self.io("set the mode of", path))
     }
 
@@ -333,13 +342,10 @@ impl Root {
             .truncate(true)
             .open(&host)
             .map_err(self.io("create the file", path))?;
-        let mut hashing = HashingWriter {
-            inner: &mut file,
-            hasher: Sha256::new(),
-        };
+        let mut hashing = HashingWriter::new(&mut file, Hasher::new(&[Algorithm::Sha256]));
         let size = io::copy(content, &mut hashing).map_err(self.io("write", path))?;
-        let sha256 = hex(&hashing.hasher.finalize());
-        file.set_permissions(fs::Permissions::from_mode(mode))
+        let sha256 = hashing.finish().1.sha256_hex().expect("asked for SHA-256");
+        file.set_permissions(std::fs::Permissions::from_mode(mode))
             .map_err(self.io("set the mode of", path))?;
         Ok(Written { size, sha256 })
     }
@@ -382,41 +388,13 @@ impl Root {
 
 use std::os::unix::fs::MetadataExt as _;
 
-use sha2::{Digest as _, Sha256};
+use crate::digest::{Algorithm, Hasher, HashingWriter};
 
 /// The size and SHA-256 (lowercase hex) of a file kerf wrote.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Written {
     pub(crate) size: u64,
     pub(crate) sha256: String,
-}
-
-/// Hashes what passes through, so a file is hashed as it is written rather than read again.
-struct HashingWriter<'a, W: io::Write> {
-    inner: &'a mut W,
-    hasher: Sha256,
-}
-
-impl<W: io::Write> io::Write for HashingWriter<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let written = self.inner.write(buf)?;
-        self.hasher.update(&buf[..written]);
-        Ok(written)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, byte| {
-            let _ = write!(out, "{byte:02x}");
-            out
-        })
 }
 
 #[cfg(test)]

@@ -48,7 +48,7 @@ pub(crate) fn parse(source: &str) -> Result<Parsed, ScriptFailure> {
 /// which lets `extra` and values be downcast); they are sound by construction, and this module
 /// holds nothing else.
 mod value {
-    #![allow(unsafe_code, reason = "only the starlark derives' generated impls")]
+    #![expect(unsafe_code, reason = "only the starlark derives' generated impls")]
 
     use std::fmt;
 

@@ -2,16 +2,15 @@
 //! and written, how symlinks are followed (inside the root, each hop checked again), and how a
 //! write replaces a file whole, so a failure never leaves half a file.
 
+use fs_err as fs;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
 use std::io::{self, Read as _, Write as _};
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 
-use sha2::{Digest as _, Sha256};
-
 use super::ContentHost;
-use crate::extract::root::{hex, RelPath, Root};
+use crate::digest::sha256_hex;
+use crate::extract::root::{RelPath, Root};
 
 /// Symlink hops followed for one call before giving up, as the kernel does.
 const MAX_HOPS: usize = 40;
@@ -288,7 +287,7 @@ fn replace_file(host: &std::path::Path, data: &[u8], mode: u32) -> io::Result<Wr
             .create_new(true)
             .open(&temporary)?;
         file.write_all(data)?;
-        file.set_permissions(fs::Permissions::from_mode(mode))?;
+        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
         file.sync_data()?;
         fs::rename(&temporary, host)
     })();
@@ -298,6 +297,6 @@ fn replace_file(host: &std::path::Path, data: &[u8], mode: u32) -> io::Result<Wr
     result?;
     Ok(Written {
         size: data.len() as u64,
-        sha256: hex(&Sha256::digest(data)),
+        sha256: sha256_hex(data),
     })
 }

@@ -107,6 +107,17 @@ pub(crate) enum MutateError {
     Runner(String),
 }
 
+impl MutateError {
+    /// A script that fails is the release's fault (exit status 1); a runner that cannot start
+    /// is the machine's.
+    pub(crate) fn is_user_error(&self) -> bool {
+        match self {
+            MutateError::Script { .. } => true,
+            MutateError::Runner(_) => false,
+        }
+    }
+}
+
 /// What the scripts changed: the final size and SHA-256 of each file they wrote, by path.
 pub(crate) type Changes = BTreeMap<String, Written>;
 

@@ -1,9 +1,10 @@
 //! Scripts against real roots in temporary directories: the `content` API, its path rules and
 //! messages, the dialect, and the limits.
 
+use fs_err as fs;
+use fs_err::os::unix::fs::symlink;
 use std::collections::BTreeSet;
-use std::fs;
-use std::os::unix::fs::{symlink, PermissionsExt as _};
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -29,7 +30,7 @@ impl TestRoot {
             } else {
                 fs::create_dir_all(host.parent().expect("parent")).expect("parent");
                 fs::write(&host, content).expect("file");
-                fs::set_permissions(&host, fs::Permissions::from_mode(0o644)).expect("mode");
+                fs::set_permissions(&host, std::fs::Permissions::from_mode(0o644)).expect("mode");
             }
             created.push((*path).to_owned());
         }
@@ -95,8 +96,7 @@ fn fails(host: &RootHost, source: &str) -> String {
 }
 
 fn sha(text: &str) -> String {
-    use sha2::{Digest as _, Sha256};
-    crate::extract::root::hex(&Sha256::digest(text.as_bytes()))
+    crate::digest::sha256_hex(text.as_bytes())
 }
 
 #[test]
@@ -212,7 +212,7 @@ fn paths_outside_the_selection_are_refused_with_chisels_messages() {
 fn a_write_keeps_the_mode_and_replaces_the_file_whole() {
     let root = TestRoot::new(&[("/etc/conf", "old")], &[]);
     let host_path = root.path().join("etc/conf");
-    fs::set_permissions(&host_path, fs::Permissions::from_mode(0o600)).expect("mode");
+    fs::set_permissions(&host_path, std::fs::Permissions::from_mode(0o600)).expect("mode");
     let host = root.host(&["/etc/conf"]);
     run(&host, "content.write('/etc/conf', 'new content')").expect("writes");
     assert_eq!(root.read("/etc/conf"), "new content");

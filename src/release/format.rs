@@ -13,7 +13,7 @@ use super::model::{
     valid_package_name, valid_slice_name, Arch, ArchSet, Archive, Date, EssentialInfo, Format,
     Generate, Maintenance, Package, PathInfo, PathKind, Pro, PublicKeyDef, Slice, SliceKey, Until,
 };
-use crate::archive::inrelease::{KeyError, PublicKey};
+use crate::openpgp::{KeyError, PublicKey};
 
 /// Parser settings shared by every file: chisel's YAML library reads `0755` as octal and refuses
 /// duplicate keys; aliases are bounded so a hostile file cannot expand without limit.

@@ -28,7 +28,7 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, ReleaseErrors> {
         })],
     };
     let chisel_yaml = dir.join("chisel.yaml");
-    let bytes = std::fs::read(&chisel_yaml)
+    let bytes = fs_err::read(&chisel_yaml)
         .map_err(|error| fail("release definition", &chisel_yaml, &error))?;
     let mut files = vec![SourceFile {
         path: "chisel.yaml".to_owned(),
@@ -37,14 +37,14 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, ReleaseErrors> {
     let slices = dir.join("slices");
     let mut pending = vec![(slices.clone(), "slices".to_owned())];
     while let Some((directory, relative)) = pending.pop() {
-        let entries = std::fs::read_dir(&directory)
+        let entries = fs_err::read_dir(&directory)
             .map_err(|error| fail("slices directory", &directory, &error))?;
         let mut names = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|error| fail("slices directory", &directory, &error))?;
             names.push(entry);
         }
-        names.sort_by_key(std::fs::DirEntry::file_name);
+        names.sort_by_key(fs_err::DirEntry::file_name);
         for entry in names.into_iter().rev() {
             let name = entry.file_name().to_string_lossy().into_owned();
             let path = entry.path();
@@ -55,7 +55,7 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, ReleaseErrors> {
             if file_type.is_dir() {
                 pending.push((path, child));
             } else if name.ends_with(".yaml") {
-                let bytes = std::fs::read(&path)
+                let bytes = fs_err::read(&path)
                     .map_err(|error| fail("slice definitions", &path, &error))?;
                 files.push(SourceFile {
                     path: child,
@@ -93,23 +93,19 @@ pub enum Checks {
 /// A digest of the release's files (names and contents) and of this kerf's version, under which
 /// a caller may remember that the release passed every check.
 pub fn fingerprint(files: &[SourceFile]) -> String {
-    use sha2::{Digest as _, Sha256};
-    let mut hasher = Sha256::new();
+    use crate::digest::{Algorithm, Hasher};
+    let mut hasher = Hasher::new(&[Algorithm::Sha256]);
     hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
     let mut sorted: Vec<&SourceFile> = files.iter().collect();
     sorted.sort_by(|a, b| a.path.cmp(&b.path));
     for file in sorted {
         // Lengths first, so that no two different file sets hash the same stream.
-        hasher.update((file.path.len() as u64).to_le_bytes());
+        hasher.update(&(file.path.len() as u64).to_le_bytes());
         hasher.update(file.path.as_bytes());
-        hasher.update((file.bytes.len() as u64).to_le_bytes());
+        hasher.update(&(file.bytes.len() as u64).to_le_bytes());
         hasher.update(&file.bytes);
     }
-    hasher
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hasher.finish().sha256_hex().expect("asked for SHA-256")
 }
 
 /// Parses a release from its files, running the given checks.

@@ -40,7 +40,7 @@ pub(crate) fn load(files: &[(&str, &str)]) -> super::Release {
 
 /// The chisel-releases corpus beside the project (`../shared`), or `None` with a note on
 /// stderr when it is absent (a fresh clone), for tests that skip then.
-#[allow(clippy::print_stderr, reason = "a skipped test says why")]
+#[expect(clippy::print_stderr, reason = "a skipped test says why")]
 pub(crate) fn corpus_dir() -> Option<std::path::PathBuf> {
     let corpus =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/chisel-releases");

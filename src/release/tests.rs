@@ -314,21 +314,21 @@ fn non_utf8_files_are_reported() {
 fn load_dir_reads_yaml_files_recursively_and_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    std::fs::create_dir_all(root.join("slices/sub/.hidden")).unwrap();
-    std::fs::write(root.join("chisel.yaml"), v1()).unwrap();
+    fs_err::create_dir_all(root.join("slices/sub/.hidden")).unwrap();
+    fs_err::write(root.join("chisel.yaml"), v1()).unwrap();
     let package = |name: &str, path: &str| {
         format!("package: {name}\nslices:\n  myslice:\n    contents:\n      /{name}/{path}:\n")
     };
-    std::fs::write(root.join("slices/aaa.yaml"), package("aaa", "x")).unwrap();
-    std::fs::write(root.join("slices/sub/bbb.yaml"), package("bbb", "x")).unwrap();
-    std::fs::write(
+    fs_err::write(root.join("slices/aaa.yaml"), package("aaa", "x")).unwrap();
+    fs_err::write(root.join("slices/sub/bbb.yaml"), package("bbb", "x")).unwrap();
+    fs_err::write(
         root.join("slices/sub/.hidden/ccc.yaml"),
         package("ccc", "x"),
     )
     .unwrap();
     // Other extensions are not slice definitions, even `.yml`.
-    std::fs::write(root.join("slices/ddd.yml"), "not: [yaml").unwrap();
-    std::fs::write(root.join("slices/README.md"), "# notes").unwrap();
+    fs_err::write(root.join("slices/ddd.yml"), "not: [yaml").unwrap();
+    fs_err::write(root.join("slices/README.md"), "# notes").unwrap();
 
     let read = read_dir(root).unwrap();
     let paths: Vec<&str> = read.iter().map(|file| file.path.as_str()).collect();
@@ -357,7 +357,7 @@ fn load_dir_reads_yaml_files_recursively_and_in_order() {
     );
 
     // The same package in two folders names both files, in sorted order.
-    std::fs::write(root.join("slices/sub/aaa.yaml"), package("aaa", "y")).unwrap();
+    fs_err::write(root.join("slices/sub/aaa.yaml"), package("aaa", "y")).unwrap();
     assert_eq!(
         errors(load_dir(root)),
         ["slices/sub/aaa.yaml: package \"aaa\" slices defined more than once: slices/aaa.yaml and slices/sub/aaa.yaml"]
@@ -2739,7 +2739,7 @@ const CORPUS: &str = concat!(
     "/../shared/corpus/chisel-releases/ubuntu-24.04"
 );
 
-#[allow(clippy::print_stderr)]
+#[expect(clippy::print_stderr, reason = "a skipped test says why")]
 fn skip(test: &str, reason: &str) {
     eprintln!("skipping {test}: {reason}");
 }

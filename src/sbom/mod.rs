@@ -23,8 +23,9 @@ use std::path::{Path, PathBuf};
 use sha1::{Digest as _, Sha1};
 
 use crate::archive::control::paragraphs;
+use crate::digest::hex;
 use crate::dpkg_status::STATUS_DIR;
-use crate::extract::root::{hex, Root, RootError};
+use crate::extract::root::{Root, RootError};
 use crate::manifest::{Manifest, ReadError};
 use crate::release::SliceKey;
 use os_release::{OsRelease, OsReleaseError};

@@ -295,7 +295,7 @@ fn verification_code<'a>(sha1s: impl Iterator<Item = &'a str>) -> String {
     for sha1 in sorted {
         hasher.update(sha1.as_bytes());
     }
-    crate::extract::root::hex(&hasher.finalize())
+    crate::digest::hex(&hasher.finalize())
 }
 
 #[cfg(test)]

@@ -27,7 +27,8 @@ fn sample_root() -> tempfile::TempDir {
     write("/usr/share/doc/zlib1g/copyright", copyright);
     write("/usr/lib/os-release", os_release);
     fs_err::create_dir_all(dir.path().join("etc")).unwrap();
-    std::os::unix::fs::symlink("../usr/lib/os-release", dir.path().join("etc/os-release")).unwrap();
+    fs_err::os::unix::fs::symlink("../usr/lib/os-release", dir.path().join("etc/os-release"))
+        .unwrap();
     write(
         "/var/lib/dpkg/status.d/zlib1g",
         b"Package: zlib1g\nStatus: install ok installed\nVersion: 1:1.3.dfsg-3.1ubuntu2.1\nMaintainer: Ubuntu Developers <ubuntu-devel-discuss@lists.ubuntu.com>\nSource: zlib (1:1.3.dfsg-3.1ubuntu2.1)\n",

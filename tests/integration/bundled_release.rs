@@ -93,7 +93,7 @@ fn assert_complete(root: &Path, what: &str) {
 #[track_caller]
 fn assert_runs(root: &Path, env: &[(&str, &str)], args: &[&str], prints: &str) -> bool {
     if !cfg!(target_arch = "x86_64") {
-        #[allow(clippy::print_stderr)]
+        #[expect(clippy::print_stderr, reason = "a skipped check says why")]
         {
             eprintln!("skipping the chroot checks: the fixture's programs are amd64 ones");
         }
@@ -140,7 +140,7 @@ fn covers_every_package(shared: &Path) {
     let mut pool = BTreeSet::new();
     let mut pending = vec![shared.join("fixtures/noble-mirror/ubuntu/pool")];
     while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).expect("cannot read the pool") {
+        for entry in fs_err::read_dir(&dir).expect("cannot read the pool") {
             let path = entry.expect("a pool entry").path();
             let name = path.file_name().and_then(|name| name.to_str());
             if path.is_dir() {
@@ -165,7 +165,7 @@ fn covers_every_package(shared: &Path) {
 
 /// The names of the entries of `dir`, sorted.
 fn file_names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
+    let mut names: Vec<String> = fs_err::read_dir(dir)
         .unwrap_or_else(|error| panic!("cannot read {}: {error}", dir.display()))
         .map(|entry| entry.expect("a directory entry").file_name())
         .map(|name| name.to_string_lossy().into_owned())
@@ -323,7 +323,7 @@ fn every_slice(shared: &Path) {
     cut(&server.url(), &root, cache, &slices).success();
     assert_complete(&root, "every slice");
     // The manifest that base-files_chisel asks for lists every slice cut.
-    let wall = std::fs::read(root.join("var/lib/chisel/manifest.wall")).expect("the manifest");
+    let wall = fs_err::read(root.join("var/lib/chisel/manifest.wall")).expect("the manifest");
     let wall = String::from_utf8(zstd::decode_all(wall.as_slice()).expect("zstd")).expect("UTF-8");
     let listed: Vec<&str> = wall
         .lines()
@@ -418,12 +418,12 @@ fn large_cut(shared: &Path) {
     // The script of ca-certificates_data builds the bundle update-ca-certificates would: the
     // reference root has the same bytes.
     let bundle =
-        std::fs::read(root.join("etc/ssl/certs/ca-certificates.crt")).expect("the CA bundle");
+        fs_err::read(root.join("etc/ssl/certs/ca-certificates.crt")).expect("the CA bundle");
     let digest: String = Sha256::digest(&bundle)
         .iter()
         .map(|byte| format!("{byte:02x}"))
         .collect();
-    let reference = std::fs::read_to_string(shared.join("fixtures/expected/large.treesum"))
+    let reference = fs_err::read_to_string(shared.join("fixtures/expected/large.treesum"))
         .expect("cannot read expected/large.treesum");
     let line_end = format!(" {digest} /etc/ssl/certs/ca-certificates.crt");
     assert!(
@@ -532,8 +532,8 @@ fn not_a_copy(shared: &Path) {
     );
 
     for (name, theirs) in pairs {
-        let ours = std::fs::read_to_string(ours.join(&name)).expect("cannot read our file");
-        let theirs = std::fs::read_to_string(&theirs).expect("cannot read the corpus file");
+        let ours = fs_err::read_to_string(ours.join(&name)).expect("cannot read our file");
+        let theirs = fs_err::read_to_string(&theirs).expect("cannot read the corpus file");
 
         assert_ne!(ours, theirs, "{name} is byte-identical to the corpus's");
         assert_ne!(

@@ -40,7 +40,7 @@ fn check_reports_what_the_small_cut_lacks() {
         run.fails_with(1, "error: 1 missing (27 ELF files, 1 script checked)\n");
 
         // Every ELF file finds its interpreter and libraries.
-        std::fs::remove_file(root.join("usr/bin/c_rehash")).unwrap();
+        fs_err::remove_file(root.join("usr/bin/c_rehash")).unwrap();
         let run = kerf(dir.path(), &["check", "--root", root_arg]);
         assert_eq!(
             run.success(),
@@ -49,7 +49,7 @@ fn check_reports_what_the_small_cut_lacks() {
         assert_eq!(run.stderr, "");
 
         // Without libssl.so.3, openssl misses it; the release says which slice has it.
-        std::fs::remove_file(root.join("usr/lib/x86_64-linux-gnu/libssl.so.3")).unwrap();
+        fs_err::remove_file(root.join("usr/lib/x86_64-linux-gnu/libssl.so.3")).unwrap();
         let run = kerf(
             dir.path(),
             &["check", "--root", root_arg, "--release", release_arg],
@@ -75,7 +75,7 @@ fn check_refuses_bad_arguments() {
         "error: invalid package architecture: x86 (expected one of amd64, arm64, armhf, i386, ppc64el, riscv64, s390x)\n",
     );
     // An empty root has nothing to miss.
-    std::fs::create_dir(dir.path().join("empty")).unwrap();
+    fs_err::create_dir(dir.path().join("empty")).unwrap();
     let run = kerf(dir.path(), &["check", "--root", "empty"]);
     assert_eq!(
         run.success(),
@@ -92,11 +92,11 @@ fn check_finds_what_a_slice_left_out_on_purpose_would_provide() {
         let dir = TestDir::new();
         let release = dir.path().join("release");
         let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("slices/ubuntu-24.04");
-        std::fs::create_dir_all(release.join("slices")).expect("mkdir");
-        std::fs::copy(bundled.join("chisel.yaml"), release.join("chisel.yaml")).expect("copy");
-        for entry in std::fs::read_dir(bundled.join("slices")).expect("slices") {
+        fs_err::create_dir_all(release.join("slices")).expect("mkdir");
+        fs_err::copy(bundled.join("chisel.yaml"), release.join("chisel.yaml")).expect("copy");
+        for entry in fs_err::read_dir(bundled.join("slices")).expect("slices") {
             let entry = entry.expect("entry");
-            let text = std::fs::read_to_string(entry.path()).expect("read");
+            let text = fs_err::read_to_string(entry.path()).expect("read");
             let text = if entry.file_name() == "openssl.yaml" {
                 let without = text.replace("      libssl3t64_libs: {}\n", "");
                 assert_ne!(without, text, "openssl_bins names libssl3t64_libs");
@@ -104,7 +104,7 @@ fn check_finds_what_a_slice_left_out_on_purpose_would_provide() {
             } else {
                 text
             };
-            std::fs::write(release.join("slices").join(entry.file_name()), text).expect("write");
+            fs_err::write(release.join("slices").join(entry.file_name()), text).expect("write");
         }
         let root = dir.path().join("rootfs");
         let archive = format!("ubuntu={}ubuntu/", server.url());

@@ -108,7 +108,7 @@ fn line_diff(old: &str, new: &str, limit: usize) -> String {
 /// Whether this process runs as root: a directory it creates is owned by its effective user.
 fn running_as_root(dir: &Path) -> bool {
     use std::os::unix::fs::MetadataExt as _;
-    std::fs::metadata(dir).is_ok_and(|metadata| metadata.uid() == 0)
+    fs_err::metadata(dir).is_ok_and(|metadata| metadata.uid() == 0)
 }
 
 #[test]
@@ -117,7 +117,7 @@ fn small_cut_matches_the_reference() {
         let server = StaticServer::serve(&shared.join("fixtures/noble-mirror"));
         let dir = TestDir::new();
         let (root, cache) = (dir.path().join("rootfs"), dir.path().join("cache"));
-        let expected = std::fs::read_to_string(shared.join("fixtures/expected/small.treesum"))
+        let expected = fs_err::read_to_string(shared.join("fixtures/expected/small.treesum"))
             .expect("cannot read expected/small.treesum");
 
         cut(&shared, &server.url(), &root, &cache, &[], &SMALL).success();
@@ -135,7 +135,7 @@ fn small_cut_matches_the_reference() {
             let stderr = String::from_utf8_lossy(&output.stderr);
             if stderr.contains("Operation not permitted") {
                 // uid 0 without CAP_SYS_CHROOT, as in some containers.
-                #[allow(clippy::print_stderr)]
+                #[expect(clippy::print_stderr, reason = "a skipped check says why")]
                 {
                     eprintln!("skipping the chroot check: {stderr}");
                 }
@@ -173,7 +173,7 @@ fn cut_fails_cleanly_on_missing_package() {
             ),
         );
         // Nothing was written: the root exists, empty.
-        let entries: Vec<_> = std::fs::read_dir(&root)
+        let entries: Vec<_> = fs_err::read_dir(&root)
             .expect("the root is created before any download")
             .collect();
         assert!(entries.is_empty(), "the failed cut left {entries:?} in the root");
@@ -210,11 +210,11 @@ fn cut_refuses_bad_arguments_before_any_work() {
 
     cut("ubuntu=ftp://mirror.example/ubuntu/", "rootfs", "mypkg_bins").fails_with(
         1,
-        "error: invalid --archive-url \"ubuntu=ftp://mirror.example/ubuntu/\": expected NAME=http://... or NAME=https://...\n",
+        "error: invalid --archive-url \"ubuntu=ftp://mirror.example/ubuntu/\": expected NAME=http://..., NAME=https://... or NAME=file:///...\n",
     );
     cut("http://mirror.example/ubuntu/", "rootfs", "mypkg_bins").fails_with(
         1,
-        "error: invalid --archive-url \"http://mirror.example/ubuntu/\": expected NAME=http://... or NAME=https://...\n",
+        "error: invalid --archive-url \"http://mirror.example/ubuntu/\": expected NAME=http://..., NAME=https://... or NAME=file:///...\n",
     );
     cut("nosuch=http://127.0.0.1:9/", "rootfs", "mypkg_bins").fails_with(
         1,
@@ -286,18 +286,18 @@ fn treesum_matches_treesum_py() {
             .write("root/a.txt", "text\n")
             .write("root/B", "upper\n")
             .write("root/b-c/y", "y\n");
-        std::fs::create_dir(root.join("empty")).unwrap();
-        std::os::unix::fs::symlink("b", root.join("link-to-dir")).unwrap();
-        std::os::unix::fs::symlink("/nowhere", root.join("b/dangling")).unwrap();
+        fs_err::create_dir(root.join("empty")).unwrap();
+        fs_err::os::unix::fs::symlink("b", root.join("link-to-dir")).unwrap();
+        fs_err::os::unix::fs::symlink("/nowhere", root.join("b/dangling")).unwrap();
         use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(root.join("empty"), std::fs::Permissions::from_mode(0o2775)).unwrap();
-        std::fs::set_permissions(root.join("a.txt"), std::fs::Permissions::from_mode(0o600)).unwrap();
+        fs_err::set_permissions(root.join("empty"), std::fs::Permissions::from_mode(0o2775)).unwrap();
+        fs_err::set_permissions(root.join("a.txt"), std::fs::Permissions::from_mode(0o600)).unwrap();
         let python = Command::new("python3")
             .arg(shared.join("treesum.py"))
             .arg(&root)
             .output();
         let Ok(python) = python else {
-            #[allow(clippy::print_stderr)]
+            #[expect(clippy::print_stderr, reason = "a skipped check says why")]
             {
                 eprintln!("skipping: python3 is not installed");
             }

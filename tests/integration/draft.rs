@@ -11,11 +11,11 @@ use crate::with_shared;
 fn corpus_copy(shared: &Path, dir: &Path) -> std::path::PathBuf {
     let source = shared.join("corpus/chisel-releases/ubuntu-24.04");
     let release = dir.join("release");
-    std::fs::create_dir_all(release.join("slices")).expect("mkdir");
-    std::fs::copy(source.join("chisel.yaml"), release.join("chisel.yaml")).expect("copy");
-    for entry in std::fs::read_dir(source.join("slices")).expect("slices") {
+    fs_err::create_dir_all(release.join("slices")).expect("mkdir");
+    fs_err::copy(source.join("chisel.yaml"), release.join("chisel.yaml")).expect("copy");
+    for entry in fs_err::read_dir(source.join("slices")).expect("slices") {
         let entry = entry.expect("entry");
-        std::fs::copy(entry.path(), release.join("slices").join(entry.file_name())).expect("copy");
+        fs_err::copy(entry.path(), release.join("slices").join(entry.file_name())).expect("copy");
     }
     release
 }
@@ -89,7 +89,7 @@ fn a_drafted_definition_lints_cuts_and_runs() {
         draft(dir.path(), &release, &server.url(), &cache, &["--arch", "amd64", "--out", slices.to_str().unwrap(), "curl"])
             .fails_with(1, &format!("error: {} exists; give --force to replace it\n", slices.join("curl.yaml").display()));
         draft(dir.path(), &release, &server.url(), &cache, &["--arch", "amd64", "--out", slices.to_str().unwrap(), "--force", "curl"]).success();
-        let drafted = std::fs::read_to_string(slices.join("curl.yaml")).expect("the draft");
+        let drafted = fs_err::read_to_string(slices.join("curl.yaml")).expect("the draft");
         assert!(drafted.starts_with("# Drafted by `kerf draft` from curl 8.5.0-2ubuntu10.16 (amd64)"), "{drafted}");
 
         kerf(dir.path(), &["lint", "--release", release.to_str().unwrap()]).success();
@@ -104,7 +104,7 @@ fn a_drafted_definition_lints_cuts_and_runs() {
         assert_eq!(check.success(), "ok: 58 ELF files, 0 scripts checked, nothing missing\n");
 
         use std::os::unix::fs::MetadataExt as _;
-        if std::fs::metadata(&root).is_ok_and(|metadata| metadata.uid() == 0) {
+        if fs_err::metadata(&root).is_ok_and(|metadata| metadata.uid() == 0) {
             let output = Command::new("chroot").arg(&root).args(["/usr/bin/curl", "--version"]).output().expect("chroot");
             let stdout = String::from_utf8_lossy(&output.stdout);
             assert!(output.status.success() && stdout.starts_with("curl 8.5.0 "), "{stdout}");

@@ -79,7 +79,7 @@ impl Buildah {
             runroot: dir.join("run"),
             tmp: dir.join("tmp"),
         };
-        std::fs::create_dir_all(&buildah.tmp).expect("cannot create buildah's TMPDIR");
+        fs_err::create_dir_all(&buildah.tmp).expect("cannot create buildah's TMPDIR");
         buildah
     }
 
@@ -129,14 +129,14 @@ fn check(output: &Output, what: &str) {
 
 /// Copies the directory tree `from` to `to` (regular files and directories only).
 fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("cannot create a directory");
-    for entry in std::fs::read_dir(from).expect("cannot read a directory") {
+    fs_err::create_dir_all(to).expect("cannot create a directory");
+    for entry in fs_err::read_dir(from).expect("cannot read a directory") {
         let entry = entry.expect("cannot read a directory entry");
         let target = to.join(entry.file_name());
         if entry.file_type().expect("file type").is_dir() {
             copy_tree(&entry.path(), &target);
         } else {
-            std::fs::copy(entry.path(), &target).expect("cannot copy a file");
+            fs_err::copy(entry.path(), &target).expect("cannot copy a file");
         }
     }
 }
@@ -148,8 +148,8 @@ fn example_context(dir: &Path, kerf: &Path) -> PathBuf {
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples"),
         &context,
     );
-    let _ = std::fs::remove_file(context.join("kerf"));
-    std::fs::copy(kerf, context.join("kerf")).expect("cannot copy the static kerf");
+    let _ = fs_err::remove_file(context.join("kerf"));
+    fs_err::copy(kerf, context.join("kerf")).expect("cannot copy the static kerf");
     context
 }
 
@@ -158,7 +158,7 @@ fn tree_bytes(root: &Path) -> u64 {
     let mut total = 0;
     let mut pending = vec![root.to_owned()];
     while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir)
+        for entry in fs_err::read_dir(&dir)
             .expect("cannot read a directory")
             .flatten()
         {
@@ -197,7 +197,7 @@ impl Index {
             let path = mirror.join(format!(
                 "ubuntu/dists/{suite}/main/binary-amd64/Packages.gz"
             ));
-            let file = std::fs::File::open(&path).expect("cannot open a fixture index");
+            let file = fs_err::File::open(&path).expect("cannot open a fixture index");
             let mut fields: BTreeMap<String, String> = BTreeMap::new();
             let mut last = String::new();
             let lines = BufReader::new(flate2::read::GzDecoder::new(file)).lines();
@@ -378,8 +378,8 @@ fn the_openssl_example_builds_and_runs_with_buildah() {
             .output()
             .expect("cannot run the static kerf");
         check(&output, "the static kerf's cut of the builder root");
-        std::fs::create_dir_all(root.join("usr/local/bin")).expect("cannot create a directory");
-        std::fs::copy(&kerf, root.join("usr/local/bin/kerf")).expect("cannot copy kerf");
+        fs_err::create_dir_all(root.join("usr/local/bin")).expect("cannot create a directory");
+        fs_err::copy(&kerf, root.join("usr/local/bin/kerf")).expect("cannot copy kerf");
         let container = buildah.run(&["from", "scratch"]);
         buildah.run(&["copy", &container, root.to_str().expect("a UTF-8 path"), "/"]);
         buildah.run(&["config", "--cmd", "/bin/sh", &container]);
@@ -403,7 +403,7 @@ fn the_openssl_example_builds_and_runs_with_buildah() {
             "the second build made {warm_requests} requests, the first {cold_requests}"
         );
         assert!(
-            std::fs::read_dir(&buildah.tmp).expect("buildah's TMPDIR").next().is_some(),
+            fs_err::read_dir(&buildah.tmp).expect("buildah's TMPDIR").next().is_some(),
             "the cache mount lives in buildah's TMPDIR, which the test removes"
         );
 

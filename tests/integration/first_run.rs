@@ -55,9 +55,9 @@ fn completions_and_man_pages_come_from_the_same_definitions() {
     assert!(page.success().contains("\n.TH kerf 1 "), "{}", page.stdout);
 
     let out = dir.path().join("man1");
-    std::fs::create_dir(&out).expect("mkdir");
+    fs_err::create_dir(&out).expect("mkdir");
     kerf(dir.path(), &["man", "--out", out.to_str().unwrap()]).success();
-    let mut names: Vec<String> = std::fs::read_dir(&out)
+    let mut names: Vec<String> = fs_err::read_dir(&out)
         .expect("pages")
         .map(|entry| {
             entry
@@ -84,7 +84,7 @@ fn completions_and_man_pages_come_from_the_same_definitions() {
             "kerf.1",
         ]
     );
-    let cut = std::fs::read_to_string(out.join("kerf-cut.1")).expect("kerf-cut.1");
+    let cut = fs_err::read_to_string(out.join("kerf-cut.1")).expect("kerf-cut.1");
     assert!(
         cut.contains(".TH kerf-cut 1 ") && cut.contains("\\-\\-archive\\-url"),
         "{cut}"

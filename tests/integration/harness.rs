@@ -26,10 +26,7 @@ macro_rules! with_shared {
         match $crate::harness::shared() {
             Some($shared) => $body,
             None => {
-                #[allow(clippy::print_stderr)]
-                {
-                    eprintln!("skipping: ../shared is absent (a fresh clone); CI runs this test");
-                }
+                eprintln!("skipping: ../shared is absent (a fresh clone); CI runs this test");
             }
         }
     };
@@ -54,9 +51,9 @@ impl TestDir {
     /// Writes `text` to `relative` below the directory, creating parents.
     pub(crate) fn write(&self, relative: &str, text: &str) -> &TestDir {
         let path = self.dir.path().join(relative);
-        std::fs::create_dir_all(path.parent().expect("a file has a parent"))
+        fs_err::create_dir_all(path.parent().expect("a file has a parent"))
             .expect("cannot create directories");
-        std::fs::write(&path, text).expect("cannot write a test file");
+        fs_err::write(&path, text).expect("cannot write a test file");
         self
     }
 }
@@ -93,13 +90,20 @@ impl Run {
 }
 
 /// Runs the kerf binary with `args` in `cwd`, with none of the environment variables that would
-/// change where it looks (kerf's own, and proxies, so that loopback mirrors are reached directly).
+/// change where it looks or when it thinks it is (kerf's own, and proxies, so that loopback
+/// mirrors are reached directly).
 pub(crate) fn kerf(cwd: &Path, args: &[&str]) -> Run {
+    kerf_with(cwd, &[], args)
+}
+
+/// [`kerf`], with `env` set on top: `KERF_NOW`, for one.
+pub(crate) fn kerf_with(cwd: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_kerf"));
     for name in [
         "RUST_LOG",
         "KERF_CACHE_DIR",
         "KERF_ARCHIVE_URL",
+        "KERF_NOW",
         "http_proxy",
         "HTTP_PROXY",
         "https_proxy",
@@ -110,6 +114,7 @@ pub(crate) fn kerf(cwd: &Path, args: &[&str]) -> Run {
         command.env_remove(name);
     }
     let output: Output = command
+        .envs(env.iter().copied())
         .args(args)
         .current_dir(cwd)
         .output()
@@ -313,7 +318,7 @@ fn serve_connection(stream: &TcpStream, state: &ServerState) -> std::io::Result<
 
 /// The regular file a request target names below `dir`, and its length: percent-escapes
 /// decoded, the query dropped, `..` and empty or NUL-bearing names refused.
-fn file_below(dir: &Path, target: &str) -> Option<(std::fs::File, u64)> {
+fn file_below(dir: &Path, target: &str) -> Option<(fs_err::File, u64)> {
     let path = target.split(['?', '#']).next()?.strip_prefix('/')?;
     let path = percent_decode(path)?;
     let mut full = dir.to_owned();
@@ -325,7 +330,7 @@ fn file_below(dir: &Path, target: &str) -> Option<(std::fs::File, u64)> {
             part => full.push(part),
         }
     }
-    let file = std::fs::File::open(&full).ok()?;
+    let file = fs_err::File::open(&full).ok()?;
     let metadata = file.metadata().ok()?;
     metadata.is_file().then_some((file, metadata.len()))
 }
@@ -355,7 +360,7 @@ pub(crate) fn treesum(root: &Path) -> String {
     let mut out = String::new();
     let mut pending = vec![root.to_owned()];
     while let Some(dir) = pending.pop() {
-        let Ok(read) = std::fs::read_dir(&dir) else {
+        let Ok(read) = fs_err::read_dir(&dir) else {
             continue;
         };
         let mut names = Vec::new();
@@ -379,18 +384,18 @@ pub(crate) fn treesum(root: &Path) -> String {
                     .expect("the walk stays below the root")
                     .to_string_lossy()
             );
-            let Ok(metadata) = std::fs::symlink_metadata(&full) else {
+            let Ok(metadata) = fs_err::symlink_metadata(&full) else {
                 continue;
             };
             let mode = format!("0o{:o}", metadata.mode() & 0o7777);
             let kind = metadata.file_type();
             let line = if kind.is_symlink() {
-                let target = std::fs::read_link(&full).expect("cannot read a symlink");
+                let target = fs_err::read_link(&full).expect("cannot read a symlink");
                 format!("l {mode} - {} {rel}", target.to_string_lossy())
             } else if kind.is_dir() {
                 format!("d {mode} - - {rel}/")
             } else if kind.is_file() {
-                let bytes = std::fs::read(&full).expect("cannot read a file of the root");
+                let bytes = fs_err::read(&full).expect("cannot read a file of the root");
                 let digest: String = Sha256::digest(&bytes)
                     .iter()
                     .map(|byte| format!("{byte:02x}"))

@@ -10,3 +10,4 @@ mod harness;
 mod mutate_scripts;
 mod release_commands;
 mod scanner_roots;
+mod todays_archives;

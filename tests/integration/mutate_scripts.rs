@@ -56,9 +56,9 @@ pub(crate) fn in_chroot(
 ) -> Option<(bool, String)> {
     use std::os::unix::fs::MetadataExt as _;
     let chroot = Path::new("/usr/sbin/chroot");
-    let is_root = std::fs::metadata(root).is_ok_and(|metadata| metadata.uid() == 0);
+    let is_root = fs_err::metadata(root).is_ok_and(|metadata| metadata.uid() == 0);
     let skip = |why: &str| {
-        #[allow(clippy::print_stderr)]
+        #[expect(clippy::print_stderr, reason = "a skipped check says why")]
         {
             eprintln!("skipping the chroot checks: {why}");
         }
@@ -138,7 +138,7 @@ fn large_cut_matches_the_reference_and_works_in_a_chroot() {
         let dir = TestDir::new();
         let (root, cache) = (dir.path().join("rootfs"), dir.path().join("cache"));
         let release = shared.join("corpus/chisel-releases/ubuntu-24.04");
-        let expected = std::fs::read_to_string(shared.join("fixtures/expected/large.treesum"))
+        let expected = fs_err::read_to_string(shared.join("fixtures/expected/large.treesum"))
             .expect("cannot read expected/large.treesum");
 
         cut(&release, &server.url(), &root, &cache, &LARGE).success();
@@ -176,13 +176,13 @@ fn differing_lines(expected: &str, actual: &str) -> String {
 /// package of slices written here.
 fn release_with(shared: &Path, dir: &Path, slices: &str) -> std::path::PathBuf {
     let release = dir.join("release");
-    std::fs::create_dir_all(release.join("slices")).expect("mkdir");
-    std::fs::copy(
+    fs_err::create_dir_all(release.join("slices")).expect("mkdir");
+    fs_err::copy(
         shared.join("corpus/chisel-releases/ubuntu-24.04/chisel.yaml"),
         release.join("chisel.yaml"),
     )
     .expect("cannot copy chisel.yaml");
-    std::fs::write(release.join("slices/base-files.yaml"), slices).expect("write");
+    fs_err::write(release.join("slices/base-files.yaml"), slices).expect("write");
     release
 }
 
@@ -256,7 +256,7 @@ fn hostile_scripts_fail_with_their_slice_and_leave_nothing_half_written() {
             let root = dir.path().join(slice);
             let run = cut(&release, &server.url(), &root, &cache, &["-q", slice]);
             run.fails_with(1, expected);
-            let issue = std::fs::read_to_string(root.join("etc/issue")).unwrap_or_default();
+            let issue = fs_err::read_to_string(root.join("etc/issue")).unwrap_or_default();
             assert!(issue.starts_with("Ubuntu 24.04"), "{slice}: /etc/issue is {issue:?}");
             let leftovers: Vec<String> = treesum(&root)
                 .lines()
@@ -267,7 +267,7 @@ fn hostile_scripts_fail_with_their_slice_and_leave_nothing_half_written() {
         }
         // The one write before the failure happened, whole.
         assert_eq!(
-            std::fs::read_to_string(dir.path().join("base-files_write-other/etc/issue.net"))
+            fs_err::read_to_string(dir.path().join("base-files_write-other/etc/issue.net"))
                 .expect("issue.net"),
             "fine\n"
         );
@@ -285,7 +285,7 @@ fn the_ca_certificates_conf_script_lists_the_certificates() {
         let release = shared.join("corpus/chisel-releases/ubuntu-24.04");
         cut(&release, &server.url(), &root, &cache, &["ca-certificates_data-with-certs"]).success();
         let mut names: Vec<String> =
-            std::fs::read_dir(root.join("usr/share/ca-certificates/mozilla"))
+            fs_err::read_dir(root.join("usr/share/ca-certificates/mozilla"))
                 .expect("the certificates")
                 .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
                 .collect();
@@ -293,7 +293,7 @@ fn the_ca_certificates_conf_script_lists_the_certificates() {
         assert_eq!(names.len(), 120, "the certificates of ca-certificates 20260816ubuntu0.24.04.2");
         let expected: Vec<String> = names.iter().map(|name| format!("mozilla/{name}")).collect();
         assert_eq!(
-            std::fs::read_to_string(root.join("etc/ca-certificates.conf")).expect("the conf"),
+            fs_err::read_to_string(root.join("etc/ca-certificates.conf")).expect("the conf"),
             expected.join("\n")
         );
     });

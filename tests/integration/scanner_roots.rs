@@ -55,7 +55,7 @@ fn sbom(root: &Path, args: &[&str]) -> Run {
 
 /// The packages of the root's manifest: name → (version, arch).
 fn manifest_packages(root: &Path) -> BTreeMap<String, (String, String)> {
-    let wall = std::fs::read(root.join("var/lib/chisel/manifest.wall")).expect("the manifest");
+    let wall = fs_err::read(root.join("var/lib/chisel/manifest.wall")).expect("the manifest");
     let text = String::from_utf8(zstd::decode_all(wall.as_slice()).expect("zstd")).expect("UTF-8");
     text.lines()
         .filter(|line| line.starts_with(r#"{"kind":"package","#))
@@ -69,7 +69,7 @@ fn manifest_packages(root: &Path) -> BTreeMap<String, (String, String)> {
 
 /// The regular files the manifest lists.
 fn manifest_files(root: &Path) -> BTreeSet<String> {
-    let wall = std::fs::read(root.join("var/lib/chisel/manifest.wall")).expect("the manifest");
+    let wall = fs_err::read(root.join("var/lib/chisel/manifest.wall")).expect("the manifest");
     let text = String::from_utf8(zstd::decode_all(wall.as_slice()).expect("zstd")).expect("UTF-8");
     text.lines()
         .filter(|line| line.starts_with(r#"{"kind":"path","#) && line.contains(r#""sha256":"#))
@@ -102,7 +102,7 @@ fn assert_status_d_matches(root: &Path) -> usize {
     let mut checked = 0;
     let mut listed = BTreeSet::new();
     for (name, (version, arch)) in manifest_packages(root) {
-        let stanza = std::fs::read_to_string(status.join(&name))
+        let stanza = fs_err::read_to_string(status.join(&name))
             .unwrap_or_else(|error| panic!("no stanza for {name}: {error}"));
         let mut lines = stanza.lines();
         assert_eq!(lines.next(), Some(format!("Package: {name}").as_str()));
@@ -119,13 +119,13 @@ fn assert_status_d_matches(root: &Path) -> usize {
                 .any(|line| line == format!("Architecture: {arch}")),
             "{name}: the stanza does not say Architecture: {arch}"
         );
-        let md5sums = std::fs::read_to_string(status.join(format!("{name}.md5sums")))
+        let md5sums = fs_err::read_to_string(status.join(format!("{name}.md5sums")))
             .unwrap_or_else(|error| panic!("no md5sums for {name}: {error}"));
         for line in md5sums.lines() {
             let (sum, path) = line
                 .split_once("  ")
                 .unwrap_or_else(|| panic!("{name}.md5sums: bad line {line:?}"));
-            let content = std::fs::read(root.join(path))
+            let content = fs_err::read(root.join(path))
                 .unwrap_or_else(|error| panic!("{name}.md5sums lists {path}: {error}"));
             let actual: String = Md5::digest(&content)
                 .iter()
@@ -221,7 +221,7 @@ fn a_large_cut_with_dpkg_status_is_readable_by_scanners() {
         let packages = manifest_packages(&root);
         assert_eq!(packages.len(), 64, "the large cut's packages");
         // Every stanza is a package of one of the two cuts, and the small cut's are all there.
-        let stanzas: BTreeSet<String> = std::fs::read_dir(root.join("var/lib/dpkg/status.d"))
+        let stanzas: BTreeSet<String> = fs_err::read_dir(root.join("var/lib/dpkg/status.d"))
             .unwrap()
             .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
             .filter(|name| !name.ends_with(".md5sums"))
@@ -230,23 +230,23 @@ fn a_large_cut_with_dpkg_status_is_readable_by_scanners() {
         assert_eq!(stanzas, union);
         // The script-written CA bundle is listed with the hash of what the script wrote
         // (assert_status_d_matches checked every line against the disk).
-        let ca = std::fs::read_to_string(root.join("var/lib/dpkg/status.d/ca-certificates.md5sums")).unwrap();
+        let ca = fs_err::read_to_string(root.join("var/lib/dpkg/status.d/ca-certificates.md5sums")).unwrap();
         assert!(ca.lines().any(|line| line.ends_with("  etc/ssl/certs/ca-certificates.crt")), "{ca}");
 
         // Both formats, and the SPDX document `cut --sbom` wrote is the one `kerf sbom` writes.
         let cdx_path = dir.path().join("root.cdx.json");
         sbom(&root, &["-o", cdx_path.to_str().unwrap()]).success();
         let spdx_again = sbom(&root, &["--format", "spdx-json"]);
-        let cut_spdx = std::fs::read_to_string(&spdx_path).unwrap();
+        let cut_spdx = fs_err::read_to_string(&spdx_path).unwrap();
         assert_eq!(spdx_again.success().len(), cut_spdx.len());
         let spdx: serde_json::Value = serde_json::from_str(spdx_again.success()).unwrap();
-        let cdx_text = std::fs::read_to_string(&cdx_path).unwrap();
+        let cdx_text = fs_err::read_to_string(&cdx_path).unwrap();
         let cdx: serde_json::Value = serde_json::from_str(&cdx_text).unwrap();
         assert_eq!(spdx["creationInfo"]["created"], "2024-04-24T23:06:40Z");
         assert_eq!(cdx["metadata"]["timestamp"], "2024-04-24T23:06:40Z");
         // The same root gives the same bytes.
         sbom(&root, &["-o", cdx_path.to_str().unwrap()]).success();
-        assert_eq!(std::fs::read_to_string(&cdx_path).unwrap(), cdx_text);
+        assert_eq!(fs_err::read_to_string(&cdx_path).unwrap(), cdx_text);
 
         let spdx_purls: BTreeMap<String, String> = spdx["packages"]
             .as_array()
@@ -280,7 +280,7 @@ fn a_large_cut_with_dpkg_status_is_readable_by_scanners() {
         );
 
         let spdx_file = dir.path().join("checked.spdx.json");
-        std::fs::write(&spdx_file, spdx_again.success()).unwrap();
+        fs_err::write(&spdx_file, spdx_again.success()).unwrap();
         validate(&spdx_file, &cdx_path);
 
         // Without base-files_release-info there is no os-release: the cut says so.
@@ -300,7 +300,7 @@ fn a_large_cut_with_dpkg_status_is_readable_by_scanners() {
 fn sbom_explains_roots_it_cannot_read_and_writes_nothing() {
     let dir = TestDir::new();
     let root = dir.path().join("rootfs");
-    std::fs::create_dir(&root).unwrap();
+    fs_err::create_dir(&root).unwrap();
     let output = dir.path().join("out.spdx.json");
     let run = sbom(&root, &["-o", output.to_str().unwrap()]);
     run.fails_with(
@@ -316,15 +316,15 @@ fn sbom_explains_roots_it_cannot_read_and_writes_nothing() {
 {\"kind\":\"package\",\"name\":\"hello\",\"version\":\"1\",\"sha256\":\"ab\",\"arch\":\"amd64\"}\n\
 {\"kind\":\"path\",\"path\":\"/usr/bin/hello\",\"mode\":\"0755\",\"slices\":[\"hello_bins\"],\"sha256\":\"ab\"";
     let wall = root.join("var/lib/chisel/manifest.wall");
-    std::fs::create_dir_all(wall.parent().unwrap()).unwrap();
-    std::fs::write(&wall, zstd::encode_all(text.as_bytes(), 3).unwrap()).unwrap();
+    fs_err::create_dir_all(wall.parent().unwrap()).unwrap();
+    fs_err::write(&wall, zstd::encode_all(text.as_bytes(), 3).unwrap()).unwrap();
     let run = sbom(&root, &["-o", output.to_str().unwrap()]);
     run.fails_with(
         1,
         &format!("error: {}: line 3: not a manifest record (EOF while parsing an object at line 1 column 90); found \"{{\\\"kind\\\":\\\"path\\\",\\\"path\\\":\\\"/usr/bin/hello\\\",\\\"mode\\\":\\\"0755\\\",\\\"slices\\\":[\\\"hello_bins\\\"],\\\"sha256\\\":\\\"ab\\\"\"\n", wall.display()),
     );
     assert!(!output.exists(), "a failed sbom left {}", output.display());
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+    let leftovers: Vec<_> = fs_err::read_dir(dir.path())
         .unwrap()
         .map(|entry| entry.unwrap().file_name())
         .filter(|name| name.to_string_lossy().contains("kerf-tmp"))

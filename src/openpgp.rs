@@ -186,6 +186,7 @@ impl PublicKey {
         })
     }
 
+    #[cfg(test)]
     /// The name the key was decoded under.
     pub(crate) fn name(&self) -> &str {
         &self.name
@@ -246,6 +247,7 @@ pub(crate) struct VerifiedText {
 }
 
 impl VerifiedText {
+    #[cfg(any(test, feature = "fuzzing"))]
     /// The signed text (see the module documentation for its exact form).
     pub(crate) fn text(&self) -> &str {
         &self.text
@@ -256,11 +258,13 @@ impl VerifiedText {
         self.text
     }
 
+    #[cfg(any(test, feature = "fuzzing"))]
     /// The long key ID of the primary key of the [`PublicKey`] that verified the text.
     pub(crate) fn key_id(&self) -> &str {
         &self.key_id
     }
 
+    #[cfg(any(test, feature = "fuzzing"))]
     /// The long key ID of the key that made the signature: the primary key or a signing subkey.
     pub(crate) fn signer_key_id(&self) -> &str {
         &self.signer_key_id
@@ -443,7 +447,7 @@ fn dearmor(text: &str) -> std::io::Result<Vec<u8>> {
 /// Test keys and signed `InRelease` files, for tests anywhere in the crate.
 ///
 /// ```text
-/// use crate::archive::inrelease::testkey::TestKey;
+/// use crate::openpgp::testkey::TestKey;
 ///
 /// let key = TestKey::generate("test-key");
 /// let inrelease = key.sign("Origin: Test\nLabel: Test\nSuite: test\n");
@@ -1236,15 +1240,15 @@ mod tests {
     }
 
     /// The chisel.yaml keys and the three InRelease files, or `None` when ../shared is absent.
-    #[allow(clippy::print_stderr)] // the skip notice is the point
+    #[expect(clippy::print_stderr, reason = "the skip notice is the point")]
     fn ubuntu_data() -> Option<(Vec<YamlKey>, Vec<Vec<u8>>)> {
-        let Ok(yaml) = std::fs::read_to_string(CHISEL_YAML) else {
+        let Ok(yaml) = fs_err::read_to_string(CHISEL_YAML) else {
             eprintln!("skipping: ../shared absent");
             return None;
         };
         let mut files = Vec::new();
         for path in INRELEASE_FILES {
-            match std::fs::read(path) {
+            match fs_err::read(path) {
                 Ok(data) => files.push(data),
                 Err(_) => {
                     eprintln!("skipping: ../shared absent");

@@ -24,8 +24,6 @@
 //! does not answer in time fails the attempt with a resolve timeout, which
 //! the fetcher retries like any other.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher as _, Hasher as _};
 use std::io::{self, Read as _, Write as _};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
 use std::path::PathBuf;
@@ -528,19 +526,16 @@ fn ask_tcp(server: SocketAddr, question: &Question, until: Instant) -> io::Resul
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "malformed DNS reply"))
 }
 
-/// A random query ID. std's `RandomState` is seeded from the OS and gives
-/// different keys each time; with the random source port it makes answers
-/// hard to forge for anyone not on the path.
+/// A random query ID from the OS random source (getrandom(2)): with the
+/// random source port it makes answers hard to forge for anyone not on the
+/// path. A system without one has bigger problems; the ID is then 0 and the
+/// source port alone guards the answer.
 fn random_id() -> u16 {
-    let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    // Truncation is the point: any 16 bits of the hash will do.
-    hasher.finish() as u16
+    let mut bytes = [0u8; 2];
+    if getrandom::fill(&mut bytes).is_err() {
+        return 0;
+    }
+    u16::from_ne_bytes(bytes)
 }
 
 /// A standard query with recursion desired (RFC 1035 §4.1), or None when

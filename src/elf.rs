@@ -7,8 +7,8 @@
 //! larger than a fixed cap (or the file), and a malformed file gives an [`ElfError`], never a
 //! panic.
 
+use fs_err::File;
 use std::fmt;
-use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt as _;
 
@@ -222,7 +222,7 @@ impl Source for FileSource {
     }
 
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-        self.file.read_exact_at(buf, offset)
+        self.file.file().read_exact_at(buf, offset)
     }
 }
 

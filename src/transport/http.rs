@@ -249,12 +249,19 @@ pub(crate) enum FetchError {
         problem: Problem,
         attempts: u32,
         #[source]
-        source: ureq::Error,
+        // Boxed: ureq's error is most of the size of every fetch result.
+        source: Box<ureq::Error>,
     },
     #[error("cannot fetch {url}: larger than the limit of {limit} bytes")]
     TooLarge { url: String, limit: u64 },
     #[error("cannot fetch {url}: cannot store the data received")]
     Write {
+        url: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot read {url}")]
+    Local {
         url: String,
         #[source]
         source: io::Error,
@@ -286,6 +293,24 @@ impl FetchError {
         }
     }
 
+    /// Whether the archive (or the URL the user gave) said no, as opposed to
+    /// a failure of this machine.
+    pub(crate) fn is_user_error(&self) -> bool {
+        match self {
+            FetchError::InvalidUrl { .. }
+            | FetchError::NotFound { .. }
+            | FetchError::Unauthorized { .. }
+            | FetchError::Status { .. }
+            | FetchError::TooManyRedirects { .. }
+            | FetchError::BadRedirect { .. }
+            | FetchError::Transport { .. }
+            | FetchError::TooLarge { .. }
+            | FetchError::Local { .. }
+            | FetchError::InvalidProxy { .. } => true,
+            FetchError::Write { .. } => false,
+        }
+    }
+
     fn set_attempts(&mut self, n: u32) {
         if let FetchError::Transport { attempts, .. } | FetchError::Status { attempts, .. } = self {
             *attempts = n;
@@ -312,6 +337,7 @@ pub(crate) struct ProxySettings {
 }
 
 impl ProxySettings {
+    #[cfg(test)]
     /// No proxy at all, whatever the environment says.
     pub(crate) fn none() -> Self {
         ProxySettings::default()
@@ -539,6 +565,9 @@ impl Fetcher {
         progress: &dyn Fn(u64, Option<u64>),
         limit: Option<u64>,
     ) -> Result<u64, FetchError> {
+        if let Some(path) = url.strip_prefix("file://") {
+            return super::file::read_to(url, path, sink, progress, limit);
+        }
         let start = parse_url(url)?;
         let mut attempt = 1;
         loop {
@@ -599,7 +628,7 @@ impl Fetcher {
                 url: url.to_owned(),
                 problem: Problem::of(&source),
                 attempts: 1,
-                source,
+                source: Box::new(source),
             })?;
             let status = response.status().as_u16();
             match status {
@@ -681,7 +710,7 @@ impl Fetcher {
                         url: url.to_owned(),
                         problem,
                         attempts: 1,
-                        source,
+                        source: Box::new(source),
                     });
                 }
             };
@@ -797,24 +826,8 @@ fn same_origin(a: &Uri, b: &Uri) -> bool {
 
 /// Standard base64 with padding (RFC 4648 §4), for the Authorization header.
 fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let bytes = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let group = u32::from(bytes[0]) << 16 | u32::from(bytes[1]) << 8 | u32::from(bytes[2]);
-        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(group >> shift & 0x3f) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(input)
 }
 
 #[cfg(test)]

@@ -1,0 +1,765 @@
+//! The façade over a release's archives: open them (InRelease verified against the release's
+//! keys, Packages indexes verified against InRelease, credentials for Pro archives), choose a
+//! package across them, and fetch packages into the cache, verified, one at a time or many in
+//! order. `cut`, `draft` and whatever else needs packages go through [`Archives`]; none of them
+//! knows a URL layout, a cache key or a digest field.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufReader, Seek as _};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use super::credentials::{find_credentials, CredentialsError};
+use super::error::ArchiveError;
+use super::index::{PackageIndex, ReleaseInfo};
+use super::select::{choose, ChosenPackage, DefaultUrls, OpenedArchive};
+use crate::cache::{Cache, CacheKey, InsertError, Verify};
+use crate::clock::Timestamp;
+use crate::digest::{Algorithm, Digest, Hasher, HashingReader};
+use crate::openpgp::{verify_clearsigned, PublicKey};
+use crate::release::{Arch, Archive, Pro, Release};
+use crate::report::Reporter;
+use crate::transport::http::{BasicAuth, FetchError, FetchOptions, Fetcher};
+
+/// The largest InRelease file accepted (Ubuntu's are about 100 KiB).
+const MAX_INRELEASE_BYTES: u64 = 64 << 20;
+
+/// How the archives are reached: everything the archive layer needs, validated by the caller
+/// before any I/O.
+#[derive(Clone, Debug)]
+pub(crate) struct ArchiveSettings {
+    pub(crate) arch: Arch,
+    pub(crate) cache_dir: PathBuf,
+    /// Base URL per archive name, overriding `url:` and the defaults.
+    pub(crate) archive_urls: BTreeMap<String, String>,
+    /// Use only what the cache holds; fail rather than touch the network.
+    pub(crate) offline: bool,
+    /// Downloads at once.
+    pub(crate) jobs: usize,
+    /// Timeouts, retries and proxies of the HTTP client.
+    pub(crate) fetch: FetchOptions,
+    /// Where the credentials of Ubuntu Pro archives are looked for (SPEC §5.5).
+    pub(crate) auth_dir: PathBuf,
+    /// Accept an InRelease past its `Valid-Until`, or dated in the future (a snapshot mirror, a
+    /// machine with a wrong clock).
+    pub(crate) ignore_release_dates: bool,
+    /// The moment every date is judged at.
+    pub(crate) now: Timestamp,
+    /// Where Ubuntu's public archive lives, for archives no URL is given for.
+    pub(crate) default_urls: DefaultUrls,
+}
+
+/// Which archives to open.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Wanted<'a> {
+    /// Those a cut of these packages may take from: every archive of non-negative priority,
+    /// and those the packages pin.
+    ForPackages(&'a [&'a str]),
+    /// Every archive any package of the release may take from (`kerf draft`, which looks up
+    /// packages it does not know in advance).
+    All,
+}
+
+/// A package's `.deb`, verified against the archive's digest and open for reading.
+#[derive(Debug)]
+pub(crate) struct VerifiedDeb {
+    pub(crate) file: fs_err::File,
+    /// Where it lives in the cache.
+    pub(crate) path: PathBuf,
+    /// Its SHA-256 in hex, whatever digest the archive signs: the manifest records this one.
+    pub(crate) sha256: String,
+}
+
+impl VerifiedDeb {
+    /// The file from its start, for one more pass over it.
+    pub(crate) fn reader(&mut self) -> std::io::Result<BufReader<&mut fs_err::File>> {
+        self.file.rewind()?;
+        Ok(BufReader::new(&mut self.file))
+    }
+}
+
+/// Whether a failure means the file is not at that place (so another place may have it).
+fn is_elsewhere(error: &ArchiveError) -> bool {
+    match error {
+        ArchiveError::Fetch(FetchError::NotFound { .. }) | ArchiveError::NotCached(_) => true,
+        ArchiveError::Fetch(FetchError::Transport { problem, .. }) => {
+            *problem == crate::transport::http::Problem::HostNotFound
+        }
+        _ => false,
+    }
+}
+
+/// How a Packages index is stored on the archive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum IndexCompression {
+    Gzip,
+    Xz,
+    None,
+}
+
+/// The Basic auth of each opened Pro archive, by archive name. Plain archives have none, so no
+/// request to them ever carries credentials.
+type ArchiveCredentials = BTreeMap<String, BasicAuth>;
+
+/// The indexes of one suite: (suite, component, index).
+type SuiteIndexes = Vec<(String, String, PackageIndex)>;
+
+/// A release's archives, opened and verified.
+pub(crate) struct Archives<'a> {
+    release: &'a Release,
+    settings: &'a ArchiveSettings,
+    reporter: &'a dyn Reporter,
+    cache: Cache,
+    fetcher: Fetcher,
+    opened: Vec<OpenedArchive>,
+    credentials: ArchiveCredentials,
+    /// Archive name → the base URL that answered for it, when it was not given.
+    homes: Mutex<BTreeMap<String, String>>,
+    downloaded: AtomicU64,
+}
+
+impl<'a> Archives<'a> {
+    /// Opens the archives `wanted` asks for, their suites in parallel.
+    ///
+    /// A Pro archive is opened only when the auth directory has credentials for its base URL
+    /// (whatever that URL is, the default ESM host or an override); they go with every request
+    /// to that archive. Without them the archive is skipped with chisel's warning.
+    pub(crate) fn open(
+        release: &'a Release,
+        settings: &'a ArchiveSettings,
+        wanted: Wanted<'_>,
+        reporter: &'a dyn Reporter,
+    ) -> Result<Archives<'a>, ArchiveError> {
+        let cache = Cache::open(&settings.cache_dir)?;
+        let fetcher = Fetcher::new(settings.fetch.clone())?;
+        let mut archives = Archives {
+            release,
+            settings,
+            reporter,
+            cache,
+            fetcher,
+            opened: Vec::new(),
+            credentials: ArchiveCredentials::new(),
+            homes: Mutex::new(BTreeMap::new()),
+            downloaded: AtomicU64::new(0),
+        };
+        let pinned: BTreeSet<&str> = match wanted {
+            Wanted::ForPackages(packages) => packages
+                .iter()
+                .filter_map(|name| release.packages.get(*name)?.archive.as_deref())
+                .collect(),
+            Wanted::All => release
+                .packages
+                .values()
+                .filter_map(|package| package.archive.as_deref())
+                .collect(),
+        };
+        archives.open_wanted(&pinned)?;
+        Ok(archives)
+    }
+
+    /// The archives that were opened, with their indexes.
+    pub(crate) fn opened(&self) -> &[OpenedArchive] {
+        &self.opened
+    }
+
+    /// Bytes downloaded so far (zero on a warm run).
+    pub(crate) fn downloaded(&self) -> u64 {
+        self.downloaded.load(Ordering::Relaxed)
+    }
+
+    /// The package a cut would take: by priority, the release's pin, and version.
+    pub(crate) fn choose(&self, name: &str) -> Result<ChosenPackage, ArchiveError> {
+        let pin = self
+            .release
+            .packages
+            .get(name)
+            .and_then(|package| package.archive.as_deref());
+        Ok(choose(&self.opened, name, pin)?)
+    }
+
+    /// The package's `.deb`, from the cache or downloaded into it, verified in full before it
+    /// is handed out: a cached file that rotted or was altered since it was stored is dropped
+    /// and fetched again, so nothing unverified reaches a root.
+    pub(crate) fn fetch(&self, package: &ChosenPackage) -> Result<VerifiedDeb, ArchiveError> {
+        let digest = package.info.digest;
+        let size = Some(package.info.size);
+        if let Some(path) = self.cache.get(&digest, size, Verify::Size) {
+            let opened = self.open_verified(&path, &digest)?;
+            if let Some(verified) = opened {
+                tracing::debug!("cache hit: {} is {}", package.url, path.display());
+                return Ok(verified);
+            }
+            tracing::debug!(
+                "{}: the cached copy no longer matches; fetching it again",
+                path.display()
+            );
+            self.cache.evict(&digest);
+        }
+        let path = self.fetch_blob(
+            &package.url,
+            &digest,
+            size,
+            &package.info.name,
+            self.credentials.get(&package.archive),
+        )?;
+        self.open_verified(&path, &digest)?
+            .ok_or_else(|| ArchiveError::CachedFile {
+                path,
+                reason: "it changed on disk right after it was verified".to_owned(),
+            })
+    }
+
+    /// Fetches every package, `jobs` at a time, and hands each verified file to `ready` in the
+    /// order of `packages` as soon as it and every package before it are there: whatever
+    /// `ready` does overlaps the downloads still running. The first error stops new downloads.
+    pub(crate) fn fetch_in_order<E: From<ArchiveError> + Send>(
+        &self,
+        packages: &[ChosenPackage],
+        ready: &mut dyn FnMut(&ChosenPackage, VerifiedDeb) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let next = AtomicUsize::new(0);
+        let workers = self.settings.jobs.clamp(1, 16).min(packages.len().max(1));
+        let (sender, receiver) =
+            std::sync::mpsc::channel::<(usize, Result<VerifiedDeb, ArchiveError>)>();
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                let sender = sender.clone();
+                let next = &next;
+                scope.spawn(move || loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(package) = packages.get(index) else {
+                        break;
+                    };
+                    if sender.send((index, self.fetch(package))).is_err() {
+                        break;
+                    }
+                });
+            }
+            drop(sender);
+            let mut arrived: BTreeMap<usize, VerifiedDeb> = BTreeMap::new();
+            let mut done = 0;
+            let outcome = (|| {
+                for (index, result) in &receiver {
+                    arrived.insert(index, result?);
+                    while let Some(deb) = arrived.remove(&done) {
+                        ready(&packages[done], deb)?;
+                        done += 1;
+                    }
+                }
+                Ok(())
+            })();
+            if outcome.is_err() {
+                // Stop handing out work; running downloads finish and are dropped.
+                next.store(packages.len(), Ordering::Relaxed);
+            }
+            outcome
+        })
+    }
+
+    /// Opens a cached file and hashes it whole through the same handle that will be read: the
+    /// file if it has `digest`, else none.
+    fn open_verified(
+        &self,
+        path: &Path,
+        digest: &Digest,
+    ) -> Result<Option<VerifiedDeb>, ArchiveError> {
+        let cached_error = |error: std::io::Error| ArchiveError::CachedFile {
+            path: path.to_owned(),
+            reason: error.to_string(),
+        };
+        let mut file = fs_err::File::open(path).map_err(cached_error)?;
+        let mut hashing = HashingReader::new(
+            BufReader::with_capacity(256 << 10, &mut file),
+            Hasher::with_sha256(digest.algorithm()),
+        );
+        std::io::copy(&mut hashing, &mut std::io::sink()).map_err(cached_error)?;
+        let hashes = hashing.finish();
+        if hashes.get(digest.algorithm()) != Some(*digest) {
+            return Ok(None);
+        }
+        file.rewind().map_err(cached_error)?;
+        Ok(Some(VerifiedDeb {
+            file,
+            path: path.to_owned(),
+            sha256: hashes.sha256_hex().expect("asked for SHA-256"),
+        }))
+    }
+
+    /// The archive's base URL: the one the command line or the release gives, else the one
+    /// that answered for it in this run, else the default place.
+    fn base_url(&self, archive: &Archive) -> String {
+        if let Some(given) = self.given_url(archive) {
+            return given;
+        }
+        if let Some(home) = self.homes.lock().expect("homes lock").get(&archive.name) {
+            return home.clone();
+        }
+        self.settings
+            .default_urls
+            .base_for(archive, self.settings.arch, self.past_end_of_life())
+    }
+
+    /// The URL the command line or the release gives for the archive, ending in `/`.
+    fn given_url(&self, archive: &Archive) -> Option<String> {
+        let url = self
+            .settings
+            .archive_urls
+            .get(&archive.name)
+            .cloned()
+            .or_else(|| archive.url.clone())?;
+        Some(if url.ends_with('/') {
+            url
+        } else {
+            format!("{url}/")
+        })
+    }
+
+    /// Where to look for the archive, in order: a given URL alone; for Ubuntu's public archive,
+    /// the place that answered last time or the one its end-of-life date says, then the other
+    /// (releases stay on the main archive for a while after their end of life).
+    fn candidate_bases(&self, archive: &Archive) -> Vec<String> {
+        if let Some(given) = self.given_url(archive) {
+            return vec![given];
+        }
+        let defaults = &self.settings.default_urls;
+        let (arch, old) = (self.settings.arch, self.past_end_of_life());
+        let expected = defaults.base_for(archive, arch, old);
+        let mut bases = vec![expected.clone()];
+        bases.extend(defaults.other_base(archive, arch, old));
+        let remembered = self
+            .cache
+            .get_keyed(&CacheKey::ArchiveHome {
+                expected: &expected,
+                version: &archive.version,
+            })
+            .ok()
+            .flatten()
+            .and_then(|bytes| String::from_utf8(bytes).ok());
+        if let Some(at) = remembered.and_then(|home| bases.iter().position(|base| *base == home)) {
+            bases.swap(0, at);
+        }
+        bases
+    }
+
+    /// The InRelease file of `suite` and the base URL it came from: the first candidate that
+    /// has it (from the cache when offline). Only a place that does not have it (404, or a
+    /// host that does not resolve) makes kerf try the next; any other failure stops.
+    fn find_inrelease(
+        &self,
+        archive: &Archive,
+        suite: &str,
+        auth: Option<&BasicAuth>,
+    ) -> Result<(String, Vec<u8>), ArchiveError> {
+        let bases = self.candidate_bases(archive);
+        let mut misses = Vec::new();
+        for base in &bases {
+            let url = format!("{base}dists/{suite}/InRelease");
+            let found = if self.settings.offline {
+                self.cache
+                    .get_keyed(&CacheKey::InRelease { url: &url })?
+                    .ok_or_else(|| ArchiveError::NotCached(url.clone()))
+            } else {
+                tracing::debug!("GET {url}");
+                self.fetcher
+                    .get_bytes(&url, auth, MAX_INRELEASE_BYTES)
+                    .map_err(ArchiveError::from)
+            };
+            match found {
+                Ok(bytes) => {
+                    if !self.settings.offline {
+                        self.downloaded
+                            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                    }
+                    return Ok((base.clone(), bytes));
+                }
+                Err(error) if bases.len() > 1 && is_elsewhere(&error) => {
+                    misses.push(error.to_string());
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Err(ArchiveError::Nowhere {
+            archive: archive.name.clone(),
+            suite: suite.to_owned(),
+            tried: misses,
+        })
+    }
+
+    /// Remembers where the archive answered, for the rest of this run and for the next ones.
+    fn remember_home(&self, archive: &Archive, base: &str) {
+        if self.given_url(archive).is_some() {
+            return;
+        }
+        self.homes
+            .lock()
+            .expect("homes lock")
+            .insert(archive.name.clone(), base.to_owned());
+        let expected = self.settings.default_urls.base_for(
+            archive,
+            self.settings.arch,
+            self.past_end_of_life(),
+        );
+        let key = CacheKey::ArchiveHome {
+            expected: &expected,
+            version: &archive.version,
+        };
+        if let Err(error) = self.cache.put_keyed(&key, base.as_bytes()) {
+            tracing::debug!(
+                "cannot remember where archive {} answered: {error}",
+                archive.name
+            );
+        }
+    }
+
+    /// Whether the release's end of life has passed: Ubuntu then moves it to old-releases.
+    fn past_end_of_life(&self) -> bool {
+        self.settings.now.days() > self.release.maintenance.end_of_life.days_since_epoch()
+    }
+
+    fn open_wanted(&mut self, pinned: &BTreeSet<&str>) -> Result<(), ArchiveError> {
+        let mut wanted: Vec<&Archive> = Vec::new();
+        for archive in self.release.archives.values() {
+            if archive.priority < 0 && !pinned.contains(archive.name.as_str()) {
+                continue;
+            }
+            if archive.pro != Pro::None {
+                let found = find_credentials(&self.settings.auth_dir, &self.base_url(archive))
+                    .map_err(|source: CredentialsError| ArchiveError::Credentials {
+                        archive: archive.name.clone(),
+                        source,
+                    })?;
+                let Some(found) = found else {
+                    self.reporter.warning(&format!(
+                        "Archive \"{}\" ignored: credentials not found",
+                        archive.name
+                    ));
+                    continue;
+                };
+                self.credentials.insert(archive.name.clone(), found);
+            }
+            wanted.push(archive);
+        }
+        let jobs: Vec<(&Archive, &String)> = wanted
+            .iter()
+            .flat_map(|archive| archive.suites.iter().map(move |suite| (*archive, suite)))
+            .collect();
+        let this = &*self;
+        let results: Vec<Result<SuiteIndexes, ArchiveError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = jobs
+                .iter()
+                .map(|(archive, suite)| {
+                    let auth = this.credentials.get(&archive.name);
+                    scope.spawn(move || this.open_suite(archive, suite, auth))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| {
+                    handle
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        let mut opened: Vec<OpenedArchive> = Vec::new();
+        for ((archive, _), result) in jobs.iter().zip(results) {
+            let indexes = result?;
+            match opened
+                .iter_mut()
+                .find(|opened| opened.archive.name == archive.name)
+            {
+                Some(existing) => existing.indexes.extend(indexes),
+                None => opened.push(OpenedArchive {
+                    archive: (*archive).clone(),
+                    base_url: self.base_url(archive),
+                    indexes,
+                }),
+            }
+        }
+        if opened.is_empty() {
+            return Err(ArchiveError::NoArchive);
+        }
+        self.opened = opened;
+        Ok(())
+    }
+
+    /// `auth` is the archive's Basic auth, for a Pro archive.
+    fn open_suite(
+        &self,
+        archive: &Archive,
+        suite: &str,
+        auth: Option<&BasicAuth>,
+    ) -> Result<SuiteIndexes, ArchiveError> {
+        let index_error = |source| ArchiveError::Index {
+            archive: archive.name.clone(),
+            suite: suite.to_owned(),
+            source: Box::new(source),
+        };
+        self.reporter.step(&format!(
+            "Fetching {} {} {suite} suite details...",
+            archive.name, archive.version
+        ));
+        let (base, bytes) = self.find_inrelease(archive, suite, auth)?;
+        let url = format!("{base}dists/{suite}/InRelease");
+        let stored = CacheKey::InRelease { url: &url };
+
+        let inrelease_digest = Digest::sha256(&bytes);
+        let text = self.verified_text(archive, &url, &bytes, &inrelease_digest)?;
+        if !self.settings.offline {
+            // Only a verified file is kept, for later offline cuts.
+            self.cache.put_keyed(&stored, &bytes)?;
+        }
+        let info = ReleaseInfo::parse(&text, suite).map_err(index_error)?;
+        if !self.settings.ignore_release_dates {
+            info.check_dates(self.settings.now.unix())
+                .map_err(index_error)?;
+        }
+        self.remember_home(archive, &base);
+        let arch = self.settings.arch.as_str();
+        if !info.architectures.is_empty() && !info.architectures.iter().any(|listed| listed == arch)
+        {
+            // The suite does not carry this architecture at all.
+            return Ok(Vec::new());
+        }
+        let mut indexes = Vec::new();
+        for component in &archive.components {
+            if !info.components.iter().any(|listed| listed == component) {
+                return Err(ArchiveError::Suite {
+                    archive: archive.name.clone(),
+                    suite: suite.to_owned(),
+                    problem: format!("archive has no component \"{component}\""),
+                });
+            }
+            let index = self.open_index(
+                archive,
+                &base,
+                suite,
+                component,
+                &info,
+                &inrelease_digest,
+                auth,
+            )?;
+            indexes.push((suite.to_owned(), component.clone(), index));
+        }
+        Ok(indexes)
+    }
+
+    /// The signed text of an InRelease file, verified against the archive's keys. The text of a
+    /// file verified before is remembered under the file's digest and the keys' fingerprints, so
+    /// a warm run checks no signature again for the same bytes and keys.
+    fn verified_text(
+        &self,
+        archive: &Archive,
+        url: &str,
+        bytes: &[u8],
+        digest: &Digest,
+    ) -> Result<String, ArchiveError> {
+        let mut keys = Vec::new();
+        for name in &archive.public_keys {
+            let definition = &self.release.public_keys[name];
+            let key = PublicKey::from_armor(name, &definition.armor).map_err(|error| {
+                ArchiveError::Key {
+                    archive: archive.name.clone(),
+                    key: name.clone(),
+                    reason: error.to_string(),
+                }
+            })?;
+            keys.push(key);
+        }
+        let fingerprints: Vec<String> = keys.iter().map(PublicKey::fingerprint).collect();
+        let memo = CacheKey::VerifiedInRelease {
+            inrelease: digest,
+            key_fingerprints: &fingerprints,
+        };
+        if let Some(text) = self.cache.get_keyed(&memo)? {
+            if let Ok(text) = String::from_utf8(text) {
+                tracing::debug!("{url}: verified before (same bytes, same keys)");
+                return Ok(text);
+            }
+        }
+        let key_refs: Vec<&PublicKey> = keys.iter().collect();
+        let verified =
+            verify_clearsigned(bytes, &key_refs).map_err(|source| ArchiveError::Verify {
+                archive: archive.name.clone(),
+                url: url.to_owned(),
+                source,
+            })?;
+        let text = verified.into_text();
+        self.cache.put_keyed(&memo, text.as_bytes())?;
+        Ok(text)
+    }
+
+    /// The component's package index: the parsed table from the cache when this InRelease was
+    /// seen before, else `Packages.gz` fetched, checked against InRelease and parsed.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one index of one suite: each argument names which"
+    )]
+    fn open_index(
+        &self,
+        archive: &Archive,
+        base: &str,
+        suite: &str,
+        component: &str,
+        info: &ReleaseInfo,
+        inrelease_digest: &Digest,
+        auth: Option<&BasicAuth>,
+    ) -> Result<PackageIndex, ArchiveError> {
+        let arch = self.settings.arch.as_str();
+        let index_error = |source| ArchiveError::Index {
+            archive: archive.name.clone(),
+            suite: suite.to_owned(),
+            source: Box::new(source),
+        };
+        let key = CacheKey::ParsedPackages {
+            inrelease: inrelease_digest,
+            component,
+            arch,
+        };
+        if let Some(bytes) = self.cache.get_keyed(&key)? {
+            if let Some(index) = PackageIndex::from_cached(bytes) {
+                tracing::debug!(
+                    "{component} index of {suite}: parsed before, taken from the cache"
+                );
+                return Ok(index);
+            }
+        }
+        let plain_path = format!("{component}/binary-{arch}/Packages");
+        // The smallest form the suite lists: Debian's pockets publish `.xz` only, a flat
+        // archive may publish the plain file only.
+        let (path, compression, signed) = [
+            (".gz", IndexCompression::Gzip),
+            (".xz", IndexCompression::Xz),
+            ("", IndexCompression::None),
+        ]
+        .into_iter()
+        .find_map(|(extension, compression)| {
+            let path = format!("{plain_path}{extension}");
+            let signed = info.files.get(&path)?.clone();
+            Some((path, compression, signed))
+        })
+        .ok_or_else(|| ArchiveError::Suite {
+            archive: archive.name.clone(),
+            suite: suite.to_owned(),
+            problem: format!(
+                "none of {plain_path}.gz, {plain_path}.xz or {plain_path} is in the InRelease digests"
+            ),
+        })?;
+        let url = format!("{base}dists/{suite}/{path}");
+        // By hash first: that file cannot change under us while the archive publishes the next
+        // index; the plain path is the fallback for a mirror that lacks it.
+        let mut urls = Vec::with_capacity(2);
+        if info.by_hash {
+            urls.push(format!(
+                "{base}dists/{suite}/{component}/binary-{arch}/by-hash/{}/{}",
+                signed.digest.algorithm().field(),
+                signed.digest
+            ));
+        }
+        urls.push(url.clone());
+        self.reporter.step(&format!(
+            "Fetching index for {} {} {suite} {component} component...",
+            archive.name, archive.version
+        ));
+        let blob = self.fetch_blob_from(
+            &urls,
+            &signed.digest,
+            Some(signed.size),
+            &format!("{suite}/{path}"),
+            auth,
+        )?;
+
+        let cached_error = |error: std::io::Error| ArchiveError::CachedFile {
+            path: blob.clone(),
+            reason: error.to_string(),
+        };
+        let file = BufReader::new(fs_err::File::open(&blob).map_err(cached_error)?);
+        let decompressed: Box<dyn std::io::Read> = match compression {
+            IndexCompression::Gzip => Box::new(flate2::read::GzDecoder::new(file)),
+            IndexCompression::Xz => Box::new(liblzma::read::XzDecoder::new(file)),
+            IndexCompression::None => Box::new(file),
+        };
+        // The decompressed index is checked too, when the suite signs it: a compressor bug or
+        // a crafted stream that decompresses differently is caught, not parsed into the cut.
+        let plain = info
+            .files
+            .get(&plain_path)
+            .filter(|_| compression != IndexCompression::None);
+        let algorithm = plain.map_or(Algorithm::Sha256, |plain| plain.digest.algorithm());
+        let mut hashing = HashingReader::new(decompressed, Hasher::new(&[algorithm]));
+        let index = PackageIndex::read(BufReader::new(&mut hashing), &url).map_err(index_error)?;
+        std::io::copy(&mut hashing, &mut std::io::sink()).map_err(cached_error)?;
+        let actual = hashing.finish().get(algorithm).expect("asked for it");
+        if let Some(plain) = plain.filter(|plain| plain.digest != actual) {
+            return Err(ArchiveError::IndexDigest {
+                archive: archive.name.clone(),
+                url,
+                algorithm: algorithm.name(),
+                expected: plain.digest.to_string(),
+                actual: actual.to_string(),
+            });
+        }
+        self.cache.put_keyed(&key, index.as_bytes())?;
+        Ok(index)
+    }
+
+    /// Like [`Archives::fetch_blob`], trying each of `urls` in turn while the previous one is
+    /// not found (HTTP 404).
+    fn fetch_blob_from(
+        &self,
+        urls: &[String],
+        digest: &Digest,
+        size: Option<u64>,
+        name: &str,
+        auth: Option<&BasicAuth>,
+    ) -> Result<PathBuf, ArchiveError> {
+        let mut result = Err(ArchiveError::NoArchive);
+        for url in urls {
+            result = self.fetch_blob(url, digest, size, name, auth);
+            match &result {
+                Err(ArchiveError::Fetch(FetchError::NotFound { .. })) => {
+                    tracing::debug!("{url}: not found, trying the next place");
+                }
+                _ => break,
+            }
+        }
+        result
+    }
+
+    /// The blob with this digest from the cache, or downloaded into it, sending `auth` (the
+    /// Basic auth of the Pro archive it comes from) with the request.
+    fn fetch_blob(
+        &self,
+        url: &str,
+        digest: &Digest,
+        size: Option<u64>,
+        name: &str,
+        auth: Option<&BasicAuth>,
+    ) -> Result<PathBuf, ArchiveError> {
+        if let Some(path) = self.cache.get(digest, size, Verify::Size) {
+            tracing::debug!("cache hit: {url} is {}", path.display());
+            return Ok(path);
+        }
+        if self.settings.offline {
+            return Err(ArchiveError::NotCached(url.to_owned()));
+        }
+        tracing::debug!("GET {url} ({} bytes expected)", size.unwrap_or(0));
+        self.reporter.download_started(name, size.unwrap_or(0));
+        let result = self.cache.insert_with(url, digest, size, |writer| {
+            self.fetcher
+                .fetch_to(url, auth, writer, &|done, _| {
+                    self.reporter.download_progress(name, done)
+                })
+                .map(|bytes| {
+                    self.downloaded.fetch_add(bytes, Ordering::Relaxed);
+                })
+        });
+        self.reporter.download_finished(name);
+        result.map_err(|error| match error {
+            InsertError::Source(error) => ArchiveError::from(error),
+            InsertError::Cache(error) => ArchiveError::from(error),
+        })
+    }
+}

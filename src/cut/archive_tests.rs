@@ -1,0 +1,237 @@
+//! Cuts from archives published the ways archives are published today: SHA-512 only, indexes
+//! by hash, `.xz` or plain indexes, and digests kerf must not trust.
+
+use super::tests::{
+    assert_tree, cache_files, cut_err, cut_ok, hello_entries, hello_tree, only, release, sha, Env,
+    TestArchive, HELLO_ALL, HELLO_SLICES,
+};
+use crate::digest::{Algorithm, Digest};
+use crate::release::Release;
+use crate::transport::http::testserver::Reply;
+
+fn hello(archive: TestArchive) -> (TestArchive, Release) {
+    let mut archive = archive;
+    archive.add("noble", "hello", "1.0-1", &hello_entries());
+    let release = release(
+        "v1",
+        &[only("ubuntu", &archive)],
+        &[("hello", HELLO_SLICES)],
+    );
+    (archive, release)
+}
+
+const INDEX_DIR: &str = "/dists/noble/main/binary-amd64";
+
+#[test]
+fn an_archive_that_signs_only_sha512_is_cut_and_cached_under_sha512() {
+    let (archive, release) = hello(TestArchive::new(&["noble"]).with_digests(&[Algorithm::Sha512]));
+    let server = archive.server().start();
+    let env = Env::new();
+    cut_ok(&release, &HELLO_ALL, &env.options(&[("ubuntu", &server)]));
+    assert_tree(&env.root(), &hello_tree());
+
+    let deb = &archive.package("hello", "1.0-1").deb;
+    let gz = archive.packages_in_form("noble", "main", ".gz");
+    let blob = |bytes: &[u8]| {
+        let hex = Digest::of(Algorithm::Sha512, bytes).to_string();
+        format!("sha512-v1/{}/{hex}", &hex[..2])
+    };
+    let mut expected = vec![
+        "index-v1/inrelease-*".to_owned(),
+        "index-v1/inrelease-text-*".to_owned(),
+        "index-v1/packages-v2-*".to_owned(),
+        blob(&gz),
+        blob(deb),
+    ];
+    expected.sort();
+    assert_eq!(cache_files(&env.cache()), expected);
+}
+
+#[test]
+fn the_strongest_digest_decides_and_a_wrong_one_is_not_excused_by_a_right_weaker_one() {
+    let (archive, release) =
+        hello(TestArchive::new(&["noble"]).with_digests(&[Algorithm::Sha256, Algorithm::Sha512]));
+    // The index lists both digests of the .deb; the server sends other bytes of the same size
+    // whose SHA-256 cannot match either, so the SHA-512 check is the one that speaks.
+    let deb_path = archive.deb_path("hello", "1.0-1");
+    let good = archive.package("hello", "1.0-1").deb.clone();
+    let mut bad = good.clone();
+    *bad.last_mut().expect("a .deb has bytes") ^= 1;
+    let server = archive
+        .server()
+        .route(&deb_path, Reply::Serve(bad.clone()))
+        .start();
+    let env = Env::new();
+    let message = cut_err(&release, &HELLO_ALL, &env.options(&[("ubuntu", &server)]));
+    assert_eq!(
+        message,
+        format!(
+            "{}: SHA-512 mismatch: expected {}, got {}",
+            server.url(&deb_path),
+            Digest::of(Algorithm::Sha512, &good),
+            Digest::of(Algorithm::Sha512, &bad)
+        )
+    );
+}
+
+#[test]
+fn indexes_come_by_hash_while_the_plain_path_already_holds_the_next_one() {
+    let (archive, release) = hello(TestArchive::new(&["noble"]).with_by_hash());
+    let signed = archive.packages_in_form("noble", "main", ".gz");
+    let by_hash = format!("{INDEX_DIR}/by-hash/SHA256/{}", Digest::sha256(&signed));
+    // Mid-publish: the plain path already serves the next index, which this InRelease does
+    // not sign.
+    let (next, _) = hello(TestArchive::new(&["noble"]));
+    let server = archive
+        .server()
+        .route(
+            &format!("{INDEX_DIR}/Packages.gz"),
+            Reply::Serve(next.packages_in_form("noble", "main", ".gz")),
+        )
+        .start();
+    let env = Env::new();
+    cut_ok(&release, &HELLO_ALL, &env.options(&[("ubuntu", &server)]));
+    assert_tree(&env.root(), &hello_tree());
+    assert_eq!(server.hits(&by_hash), 1);
+    assert_eq!(server.hits(&format!("{INDEX_DIR}/Packages.gz")), 0);
+}
+
+#[test]
+fn a_mirror_without_by_hash_falls_back_to_the_plain_path() {
+    let (archive, release) = hello(TestArchive::new(&["noble"]).with_by_hash());
+    let signed = archive.packages_in_form("noble", "main", ".gz");
+    let by_hash = format!("{INDEX_DIR}/by-hash/SHA256/{}", sha(&signed));
+    let server = archive.server().route(&by_hash, Reply::Status(404)).start();
+    let env = Env::new();
+    cut_ok(&release, &HELLO_ALL, &env.options(&[("ubuntu", &server)]));
+    assert_tree(&env.root(), &hello_tree());
+    assert_eq!(server.hits(&by_hash), 1);
+    assert_eq!(server.hits(&format!("{INDEX_DIR}/Packages.gz")), 1);
+}
+
+#[test]
+fn a_truncated_by_hash_file_is_refused_and_never_cached() {
+    let (archive, release) = hello(TestArchive::new(&["noble"]).with_by_hash());
+    let signed = archive.packages_in_form("noble", "main", ".gz");
+    let by_hash = format!("{INDEX_DIR}/by-hash/SHA256/{}", sha(&signed));
+    let truncated = signed[..signed.len() / 2].to_vec();
+    let server = archive
+        .server()
+        .route(&by_hash, Reply::Serve(truncated.clone()))
+        .start();
+    let env = Env::new();
+    let message = cut_err(&release, &HELLO_ALL, &env.options(&[("ubuntu", &server)]));
+    assert_eq!(
+        message,
+        format!(
+            "{}: SHA-256 mismatch: expected {}, got {} (size {} bytes instead of {})",
+            server.url(&by_hash),
+            sha(&signed),
+            sha(&truncated),
+            truncated.len(),
+            signed.len()
+        )
+    );
+    assert!(
+        cache_files(&env.cache())
+            .iter()
+            .all(|file| file.starts_with("index-v1/")),
+        "{:?}",
+        cache_files(&env.cache())
+    );
+}
+
+#[test]
+fn an_xz_only_or_plain_only_suite_is_read() {
+    for form in [".xz", ""] {
+        let (archive, release) = hello(TestArchive::new(&["noble"]).with_index_forms(&[form]));
+        let server = archive.server().start();
+        let env = Env::new();
+        cut_ok(&release, &HELLO_ALL, &env.options(&[("ubuntu", &server)]));
+        assert_tree(&env.root(), &hello_tree());
+        assert_eq!(
+            server.hits(&format!("{INDEX_DIR}/Packages{form}")),
+            1,
+            "form {form:?}"
+        );
+    }
+}
+
+#[test]
+fn an_inrelease_with_only_weak_digests_is_refused() {
+    let (archive, release) = hello(TestArchive::new(&["noble"]).with_digests(&[]));
+    let server = archive.server().start();
+    let env = Env::new();
+    assert_eq!(
+        cut_err(&release, &HELLO_ALL, &env.options(&[("ubuntu", &server)])),
+        "archive \"ubuntu\" suite noble: the InRelease file of suite noble lists neither SHA512 nor SHA256 digests (MD5Sum and SHA1 are not trusted)"
+    );
+}
+
+/// Options for a release that names no URL: Ubuntu's main archive and old-releases are these
+/// two servers.
+fn with_default_places(
+    env: &Env,
+    main: &crate::transport::http::testserver::TestServer,
+    old: &crate::transport::http::testserver::TestServer,
+) -> super::CutOptions {
+    let mut options = env.options(&[]);
+    options.archives.default_urls = crate::archive::select::DefaultUrls {
+        archive: main.url("/ubuntu/"),
+        ports: main.url("/ports/"),
+        old_releases: old.url("/ubuntu/"),
+    };
+    options
+}
+
+#[test]
+fn a_release_missing_where_its_dates_say_is_found_in_the_other_place_and_remembered() {
+    let (archive, release) = hello(TestArchive::new(&["noble"]));
+    let main = crate::transport::http::testserver::TestServer::builder()
+        .max_connections(100)
+        .start();
+    // old-releases serves the archive below /ubuntu/.
+    let old = archive
+        .files_under("/ubuntu")
+        .into_iter()
+        .fold(
+            crate::transport::http::testserver::TestServer::builder().max_connections(100),
+            |builder, (path, body)| builder.route(&path, Reply::Serve(body)),
+        )
+        .start();
+    let env = Env::new();
+    let options = with_default_places(&env, &main, &old);
+    cut_ok(&release, &HELLO_ALL, &options);
+    assert_tree(&env.root(), &hello_tree());
+    assert_eq!(main.hits("/ubuntu/dists/noble/InRelease"), 1);
+    assert_eq!(old.hits("/ubuntu/dists/noble/InRelease"), 1);
+
+    // The next cut asks old-releases first.
+    let again = super::CutOptions {
+        root: env.cache().with_file_name("again"),
+        ..options
+    };
+    cut_ok(&release, &HELLO_ALL, &again);
+    assert_eq!(main.hits("/ubuntu/dists/noble/InRelease"), 1);
+    assert_eq!(old.hits("/ubuntu/dists/noble/InRelease"), 2);
+}
+
+#[test]
+fn a_release_in_neither_place_names_both() {
+    let (_archive, release) = hello(TestArchive::new(&["noble"]));
+    let main = crate::transport::http::testserver::TestServer::builder().start();
+    let old = crate::transport::http::testserver::TestServer::builder().start();
+    let env = Env::new();
+    let options = with_default_places(&env, &main, &old);
+    assert_eq!(
+        cut_err(&release, &HELLO_ALL, &options),
+        format!(
+            "archive \"ubuntu\" suite noble: not found where the release should be, nor in the other place:\n\
+             - cannot fetch {}: not found (HTTP 404)\n\
+             - cannot fetch {}: not found (HTTP 404)\n\
+             give its URL with --archive-url ubuntu=URL",
+            main.url("/ubuntu/dists/noble/InRelease"),
+            old.url("/ubuntu/dists/noble/InRelease")
+        )
+    );
+}
