@@ -73,7 +73,7 @@ pub(crate) enum SbomError {
     /// From `fs_err`, whose message names the path.
     #[error(transparent)]
     File(#[from] std::io::Error),
-    #[error("{}: the manifest lists {path} as a regular file, but the root has no regular file there; `kerf verify` shows what changed", root.display())]
+    #[error("{}: the manifest lists {path} as a regular file, but the root has no regular file there: the root changed after the cut (cut it again)", root.display())]
     MissingFile { root: PathBuf, path: String },
     #[error("{STATUS_DIR}/{package} in the root: {reason}")]
     Stanza { package: String, reason: String },

@@ -305,7 +305,7 @@ fn a_file_the_manifest_lists_must_be_there() {
     fs_err::remove_file(dir.path().join("usr/share/doc/zlib1g/copyright")).unwrap();
     assert_eq!(
         inventory(dir.path(), None).unwrap_err().to_string(),
-        format!("{}: the manifest lists /usr/share/doc/zlib1g/copyright as a regular file, but the root has no regular file there; `kerf verify` shows what changed", dir.path().display())
+        format!("{}: the manifest lists /usr/share/doc/zlib1g/copyright as a regular file, but the root has no regular file there: the root changed after the cut (cut it again)", dir.path().display())
     );
 }
 
