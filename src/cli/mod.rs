@@ -4,6 +4,7 @@
 
 mod args;
 mod printer;
+mod sbom;
 mod settings;
 
 use std::io::Write as _;
@@ -165,6 +166,9 @@ fn exit_status(error: &anyhow::Error) -> u8 {
             || cause
                 .downcast_ref::<crate::draft::DraftError>()
                 .is_some_and(crate::draft::DraftError::is_user_error)
+            || cause
+                .downcast_ref::<crate::sbom::SbomError>()
+                .is_some_and(crate::sbom::SbomError::is_user_error)
     });
     if user {
         1
@@ -181,6 +185,7 @@ fn execute(command: Command) -> Result<ExitCode> {
         Command::Lint { release } => lint(&release),
         Command::Draft(args) => draft(&args),
         Command::Check(args) => check(&args),
+        Command::Sbom(args) => sbom::run(&args),
         Command::Version => version(),
         Command::Completions { shell } => completions(shell),
         Command::Man { out } => man(out.as_deref()),
@@ -417,6 +422,11 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
             slices.push(key);
         }
     }
+    let sbom_format = args
+        .sbom
+        .as_deref()
+        .map(sbom::format_from_name)
+        .transpose()?;
     let options = settings::cut_options(args, &process_env)?;
     let catalog = settings::catalog_settings(
         Some(&options.archives.cache_dir),
@@ -454,6 +464,9 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
                 started.elapsed().as_secs_f64()
             );
         }
+    }
+    if let (Some(path), Some(format)) = (&args.sbom, sbom_format) {
+        sbom::write(&args.root, format, Some(path))?;
     }
     if args.check {
         return check_root(&args.root, Some(&release), Some(options.archives.arch));

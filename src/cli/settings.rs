@@ -134,6 +134,7 @@ pub(crate) fn cut_options(args: &CutArgs, env: Env<'_>) -> Result<CutOptions, Us
         ignore,
         scripts: script_runner(),
         script_limits: crate::mutate::Limits::default(),
+        dpkg_status: args.dpkg_status,
     })
 }
 

@@ -10,4 +10,5 @@ mod first_run;
 mod harness;
 mod mutate_scripts;
 mod release_commands;
+mod scanner_roots;
 mod todays_archives;
