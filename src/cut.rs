@@ -35,6 +35,8 @@ pub(crate) struct CutOptions {
     /// Where the slices' mutate scripts run, and within which limits.
     pub(crate) scripts: Runner,
     pub(crate) script_limits: Limits,
+    /// Write `/var/lib/dpkg/status.d/` for scanners (also done when the root already has one).
+    pub(crate) dpkg_status: bool,
 }
 
 /// A maintenance condition the user chose to ignore (`--ignore`).
@@ -83,6 +85,8 @@ pub(crate) enum CutError {
     Manifest(#[from] ManifestError),
     #[error(transparent)]
     Mutate(#[from] MutateError),
+    #[error(transparent)]
+    DpkgStatus(#[from] crate::dpkg_status::StatusError),
 }
 
 impl CutError {
@@ -97,6 +101,7 @@ impl CutError {
             CutError::Archive(error) => error.is_user_error(),
             CutError::Extract(error) => error.is_user_error(),
             CutError::Mutate(error) => error.is_user_error(),
+            CutError::DpkgStatus(error) => error.is_user_error(),
             CutError::Root(_) | CutError::Manifest(_) => false,
         }
     }
@@ -169,7 +174,9 @@ pub(crate) fn cut(
         .collect::<Result<Vec<_>, _>>()?;
     let mut installed: BTreeMap<String, Installed> = BTreeMap::new();
     let mut in_manifest = Vec::with_capacity(chosen.len());
+    let mut debs: BTreeMap<String, PathBuf> = BTreeMap::new();
     archives.fetch_in_order(&chosen, &mut |package, deb| -> Result<(), CutError> {
+        debs.insert(package.info.name.clone(), deb.path.clone());
         reporter.step(&format!(
             "Extracting files from package \"{}\"...",
             package.info.name
@@ -183,6 +190,9 @@ pub(crate) fn cut(
     run_scripts(&selection, &scripts, options, &mut installed, reporter)?;
     remove_until_mutate(&selection, &root, &mut installed)?;
     write_manifests(&selection, &in_manifest, &root, &installed, reporter)?;
+    if options.dpkg_status || crate::dpkg_status::present(&root) {
+        crate::dpkg_status::write_for_cut(&root, &selection, &chosen, &debs, &installed, reporter)?;
+    }
 
     let bytes = installed
         .values()
@@ -315,6 +325,8 @@ mod format_tests;
 mod hostile_tests;
 #[cfg(test)]
 mod image_tests;
+#[cfg(test)]
+mod scanner_tests;
 #[cfg(test)]
 mod script_tests;
 #[cfg(test)]

@@ -33,6 +33,7 @@ pub(crate) mod clock;
 pub(crate) mod cut;
 pub(crate) mod deb;
 pub(crate) mod digest;
+pub(crate) mod dpkg_status;
 pub(crate) mod draft;
 pub(crate) mod elf;
 pub(crate) mod extract;
@@ -50,6 +51,7 @@ pub(crate) mod openpgp;
 pub mod release;
 pub(crate) mod report;
 pub mod resolve;
+pub(crate) mod sbom;
 /// Test helpers shared by the unit and integration tests; not API.
 #[cfg(any(test, feature = "testing"))]
 #[doc(hidden)]

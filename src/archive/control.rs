@@ -130,7 +130,6 @@ impl<'a> Field<'a> {
         Cow::Owned(out)
     }
 
-    #[cfg(any(test, feature = "fuzzing"))]
     /// Only the first line of the value, e.g. a package's short description,
     /// without building the full multi-line value.
     pub(crate) fn first_line(&self) -> &'a str {

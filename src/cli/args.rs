@@ -26,7 +26,7 @@ pub(crate) struct Args {
 pub(crate) enum Command {
     /// Cut slices into a root filesystem: fetch, verify and extract
     #[command(
-        after_help = "Examples:\n  kerf cut --release ./chisel-releases --root ./rootfs base-files_base libc6_libs openssl_bins\n  kerf cut --release ./chisel-releases --root /rootfs --archive-url ubuntu=http://mirror.example/ubuntu/ openssl_bins\n  kerf cut --release ubuntu-24.04 --oci-layout ./image --tag latest --entrypoint /usr/bin/openssl --cmd version --user app:1000:1000 base-files_base libc6_libs openssl_bins\n  kerf cut --release ubuntu-24.04 --arch amd64,arm64 --oci-archive ./openssl.tar --tag 3 openssl_bins"
+        after_help = "Examples:\n  kerf cut --release ./chisel-releases --root ./rootfs base-files_base libc6_libs openssl_bins\n  kerf cut --release ./chisel-releases --root /rootfs --archive-url ubuntu=http://mirror.example/ubuntu/ openssl_bins\n  kerf cut --release ubuntu-24.04 --root /rootfs --dpkg-status --sbom /rootfs.spdx.json base-files_base base-files_release-info base-files_chisel openssl_bins\n  kerf cut --release ubuntu-24.04 --oci-layout ./image --tag latest --entrypoint /usr/bin/openssl --cmd version --user app:1000:1000 base-files_base libc6_libs openssl_bins\n  kerf cut --release ubuntu-24.04 --arch amd64,arm64 --oci-archive ./openssl.tar --tag 3 openssl_bins"
     )]
     Cut(CutArgs),
     /// Print slice definitions, in chisel's format
@@ -65,6 +65,11 @@ pub(crate) enum Command {
         after_help = "Examples:\n  kerf draft --release ./chisel-releases libxml2\n  kerf draft --release ./chisel-releases --out ./chisel-releases/slices libxml2 xz-utils\n\nEach package's files are sorted into bins, libs, config, data and copyright slices; each\nslice's essentials are the slices (of the release, or of the archive's packages) that provide\nthe libraries and interpreters its files need. What cannot be found is left as a TODO comment.\nThe result passes `kerf lint` once added to the release; review it before use."
     )]
     Draft(DraftArgs),
+    /// Write a software bill of materials (SPDX 2.3 or CycloneDX 1.6 JSON) for a cut root
+    #[command(
+        after_help = "Examples:\n  kerf sbom --root ./rootfs > rootfs.spdx.json\n  kerf sbom --root ./rootfs --format cyclonedx-json -o rootfs.cdx.json\n\nThe root needs the manifest a `generate: manifest` slice writes (base-files_chisel) and an\nos-release (base-files_release-info). Packages come from the manifest, with their maintainer\nand source package from /var/lib/dpkg/status.d when `cut --dpkg-status` wrote it. The same\nroot gives the same bytes: the creation time is SOURCE_DATE_EPOCH, else when the manifest\nwas written."
+    )]
+    Sbom(SbomArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     #[command(
         after_help = "Examples:\n  kerf completions bash > /etc/bash_completion.d/kerf\n  kerf completions zsh > \"${fpath[1]}/_kerf\"\n  kerf completions fish > ~/.config/fish/completions/kerf.fish"
@@ -103,6 +108,28 @@ pub(crate) struct CheckArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub(crate) struct SbomArgs {
+    /// The cut root to describe
+    #[arg(long, value_name = "DIR")]
+    pub(crate) root: PathBuf,
+    /// The output format [default: from the --output name (.spdx.json, .cdx.json), else spdx-json]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub(crate) format: Option<SbomFormatArg>,
+    /// Write the SBOM here (through a temporary file) instead of to stdout
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+}
+
+/// The values of `kerf sbom --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum SbomFormatArg {
+    /// SPDX 2.3, JSON
+    SpdxJson,
+    /// CycloneDX 1.6, JSON
+    CyclonedxJson,
+}
+
+#[derive(Debug, clap::Args)]
 pub(crate) struct CutArgs {
     #[command(flatten)]
     pub(crate) release: ReleaseArg,
@@ -129,6 +156,14 @@ pub(crate) struct CutArgs {
     /// After the cut, check the root as `kerf check` does; exit 1 if something is missing
     #[arg(long)]
     pub(crate) check: bool,
+    /// Write /var/lib/dpkg/status.d/ (a stanza and md5sums per package) so that scanners see
+    /// the packages; a root that has it keeps it up to date on later cuts
+    #[arg(long)]
+    pub(crate) dpkg_status: bool,
+    /// After the cut, write an SBOM of the root here: SPDX for *.spdx.json, CycloneDX for
+    /// *.cdx.json (see `kerf sbom`)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) sbom: Option<PathBuf>,
     // Last: its help heading would also head the options after it.
     #[command(flatten)]
     pub(crate) image: ImageArgs,

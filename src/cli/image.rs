@@ -75,6 +75,12 @@ pub(super) fn extras(args: &CutArgs, env: Env<'_>) -> Result<Extras, UsageError>
             ));
         }
     }
+    if destination.is_some() && args.root.is_none() && args.sbom.is_some() {
+        return Err(UsageError(
+            "--sbom describes a root: with --oci-layout or --oci-archive, give --root too (the root is kept)"
+                .to_owned(),
+        ));
+    }
     let Some(destination) = destination else {
         // clap requires --root then; said again for a caller that did not go through clap.
         if args.root.is_none() {
@@ -278,6 +284,13 @@ mod tests {
                 .unwrap()
                 .to_string(),
             "invalid SOURCE_DATE_EPOCH \"yesterday\": expected whole seconds since 1970-01-01"
+        );
+        assert_eq!(
+            extras(&cut_args(&["--oci-layout", "img", "--sbom", "r.spdx.json"]), &epoch(""))
+                .err()
+                .unwrap()
+                .to_string(),
+            "--sbom describes a root: with --oci-layout or --oci-archive, give --root too (the root is kept)"
         );
         // Without an image it is not read.
         let plain = extras(&cut_args(&["--root", "r"]), &epoch("yesterday")).unwrap();

@@ -5,6 +5,7 @@
 mod args;
 mod image;
 mod printer;
+mod sbom;
 mod settings;
 
 use std::io::Write as _;
@@ -172,6 +173,9 @@ fn exit_status(error: &anyhow::Error) -> u8 {
             || cause
                 .downcast_ref::<crate::draft::DraftError>()
                 .is_some_and(crate::draft::DraftError::is_user_error)
+            || cause
+                .downcast_ref::<crate::sbom::SbomError>()
+                .is_some_and(crate::sbom::SbomError::is_user_error)
     });
     if user {
         1
@@ -188,6 +192,7 @@ fn execute(command: Command) -> Result<ExitCode> {
         Command::Lint { release } => lint(&release),
         Command::Draft(args) => draft(&args),
         Command::Check(args) => check(&args),
+        Command::Sbom(args) => sbom::run(&args),
         Command::Version => version(),
         Command::Completions { shell } => completions(shell),
         Command::Man { out } => man(out.as_deref()),
@@ -424,6 +429,11 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
             slices.push(key);
         }
     }
+    let sbom_format = args
+        .sbom
+        .as_deref()
+        .map(sbom::format_from_name)
+        .transpose()?;
     let extras = image::extras(args, &process_env)?;
     let options = settings::cut_options(args, extras.arches.first().copied(), &process_env)?;
     let catalog = settings::catalog_settings(
@@ -451,7 +461,12 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
             extras: &extras,
             spec,
         };
-        return image::cut_image(&job, &failure);
+        let status = image::cut_image(&job, &failure)?;
+        // The image's root is kept only when given (--sbom without one is refused before).
+        if let (Some(root), Some(path), Some(format)) = (&args.root, &args.sbom, sbom_format) {
+            sbom::write(root, format, Some(path))?;
+        }
+        return Ok(status);
     }
     let root = &options.root;
     let reporter = printer::reporter(args.quiet, args.verbose > 0);
@@ -474,6 +489,9 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
                 started.elapsed().as_secs_f64()
             );
         }
+    }
+    if let (Some(path), Some(format)) = (&args.sbom, sbom_format) {
+        sbom::write(root, format, Some(path))?;
     }
     if args.check {
         return check_root(root, Some(&release), Some(options.archives.arch));

@@ -145,6 +145,7 @@ pub(crate) fn cut_options(
         ignore,
         scripts: script_runner(),
         script_limits: crate::mutate::Limits::default(),
+        dpkg_status: args.dpkg_status,
     })
 }
 

@@ -87,6 +87,7 @@ impl Env {
             ignore: std::collections::BTreeSet::new(),
             scripts: crate::mutate::child::Runner::InProcess,
             script_limits: crate::mutate::Limits::default(),
+            dpkg_status: false,
         }
     }
 

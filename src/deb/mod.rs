@@ -24,9 +24,11 @@ use ar::ArReader;
 /// largest Ubuntu packages unpack to a few hundred megabytes.
 pub(crate) const DEFAULT_EXPANSION_LIMIT: u64 = 4 << 30;
 
-#[cfg(any(test, feature = "fuzzing"))]
 /// Cap on the `control` file, far above any real one (tens of kilobytes at most).
 const CONTROL_FILE_LIMIT: u64 = 1 << 20;
+
+/// Cap on the `md5sums` file: a line per file, and the largest packages ship tens of thousands.
+const MD5SUMS_FILE_LIMIT: u64 = 16 << 20;
 
 /// Cap on GNU long-name and PAX header entries, which must be held in memory; real names stay
 /// under `PATH_MAX` (4096).
@@ -85,16 +87,12 @@ pub(crate) enum DebError {
     },
     #[error("no data payload")]
     NoDataPayload,
-    #[cfg(any(test, feature = "fuzzing"))]
     #[error("no control payload")]
     NoControlPayload,
-    #[cfg(any(test, feature = "fuzzing"))]
     #[error("{member} has no control file")]
     NoControlFile { member: String },
-    #[cfg(any(test, feature = "fuzzing"))]
     #[error("control file is {size} bytes, more than the limit of {limit}")]
     ControlTooLarge { size: u64, limit: u64 },
-    #[cfg(any(test, feature = "fuzzing"))]
     #[error("control file is not valid UTF-8")]
     ControlNotUtf8,
     #[error("{archive} expands past the limit of {limit} bytes")]
@@ -336,10 +334,21 @@ impl<R: Read> DebReader<R> {
     #[cfg(any(test, feature = "fuzzing"))]
     /// The text of the `control` file in `control.tar*`.
     pub(crate) fn control(self) -> Result<String, DebError> {
+        Ok(self.control_files(false)?.0)
+    }
+
+    /// The `control` file and, when the package has one, the `md5sums` file (dpkg copies it to
+    /// its database as the package's file list), in one pass over `control.tar*`.
+    pub(crate) fn control_and_md5sums(self) -> Result<(String, Option<String>), DebError> {
+        self.control_files(true)
+    }
+
+    fn control_files(self, md5sums: bool) -> Result<(String, Option<String>), DebError> {
         let Self { mut archive, limit } = self;
         let (member, compression) =
             find_payload(&mut archive, "control.tar", DebError::NoControlPayload)?;
         let mut control = None;
+        let mut sums = None;
         let walked = with_tar(
             &mut archive,
             &member,
@@ -348,27 +357,34 @@ impl<R: Read> DebReader<R> {
             limit,
             |tar| {
                 walk(tar, &member, &mut |mut entry: DataEntry<'_>| {
-                    let is_control = matches!(entry.name(), b"./control" | b"control")
-                        && entry.kind == EntryKind::File;
-                    if !is_control || control.is_some() {
+                    if entry.kind != EntryKind::File {
                         return Ok(());
                     }
-                    if entry.size > CONTROL_FILE_LIMIT {
+                    let (slot, cap) = match entry.name() {
+                        b"./control" | b"control" => (&mut control, CONTROL_FILE_LIMIT),
+                        b"./md5sums" | b"md5sums" if md5sums => (&mut sums, MD5SUMS_FILE_LIMIT),
+                        _ => return Ok(()),
+                    };
+                    if slot.is_some() {
+                        return Ok(());
+                    }
+                    if entry.size > cap {
+                        if cap == MD5SUMS_FILE_LIMIT {
+                            // Only an aid: without it, every file is hashed from the disk.
+                            return Ok(());
+                        }
                         return Err(DebError::ControlTooLarge {
                             size: entry.size,
-                            limit: CONTROL_FILE_LIMIT,
+                            limit: cap,
                         });
                     }
                     let mut text = Vec::new();
-                    let read = entry
-                        .by_ref()
-                        .take(CONTROL_FILE_LIMIT)
-                        .read_to_end(&mut text);
+                    let read = entry.by_ref().take(cap).read_to_end(&mut text);
                     read.map_err(|source| DebError::Tar {
                         member: member.clone(),
                         source,
                     })?;
-                    control = Some(text);
+                    *slot = Some(text);
                     Ok(())
                 })
             },
@@ -377,7 +393,10 @@ impl<R: Read> DebReader<R> {
             Stop::Visitor(error) | Stop::Deb(error) => error,
         })?;
         let control = control.ok_or(DebError::NoControlFile { member })?;
-        String::from_utf8(control).map_err(|_| DebError::ControlNotUtf8)
+        let control = String::from_utf8(control).map_err(|_| DebError::ControlNotUtf8)?;
+        // A file list that is not UTF-8 (a package with Latin-1 file names) is not used.
+        let sums = sums.and_then(|bytes| String::from_utf8(bytes).ok());
+        Ok((control, sums))
     }
 }
 

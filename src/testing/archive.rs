@@ -160,6 +160,28 @@ impl TestArchive {
         self
     }
 
+    /// Adds an amd64 package to `suite`'s `main` whose `.deb` is `deb`, as given (its own
+    /// control file, where [`TestArchive::add`] writes the test one).
+    pub(crate) fn add_deb(
+        &mut self,
+        suite: &str,
+        name: &str,
+        version: &str,
+        deb: Vec<u8>,
+    ) -> &mut Self {
+        self.signed.get_mut().clear();
+        self.packages
+            .entry((suite.to_owned(), "main".to_owned()))
+            .or_default()
+            .push(TestPackage {
+                name: name.to_owned(),
+                version: version.to_owned(),
+                arch: "amd64".to_owned(),
+                deb,
+            });
+        self
+    }
+
     /// The package `name` at `version`, of whatever arch was added first.
     pub(crate) fn package(&self, name: &str, version: &str) -> &TestPackage {
         self.packages

@@ -21,6 +21,7 @@ fn every_command_shows_an_example_in_its_help() {
         "lint",
         "check",
         "draft",
+        "sbom",
         "completions",
         "man",
         "version",
@@ -80,6 +81,7 @@ fn completions_and_man_pages_come_from_the_same_definitions() {
             "kerf-info.1",
             "kerf-lint.1",
             "kerf-man.1",
+            "kerf-sbom.1",
             "kerf-version.1",
             "kerf.1",
         ]

@@ -11,4 +11,5 @@ mod harness;
 mod mutate_scripts;
 mod oci_image;
 mod release_commands;
+mod scanner_roots;
 mod todays_archives;
