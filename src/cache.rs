@@ -128,6 +128,9 @@ pub(crate) enum CacheKey<'a> {
     },
     /// A release whose exact files passed every release-wide check.
     CheckedRelease { fingerprint: &'a str },
+    /// The SHA-256 of a blob stored under another digest, recorded when that digest was
+    /// checked.
+    Sha256Of { digest: &'a Digest },
     /// A release tarball as last fetched from `url` (a branch of chisel-releases), for
     /// `--offline`.
     ReleaseTarball { url: &'a str },
@@ -160,6 +163,9 @@ impl CacheKey<'_> {
                 sha256_hex(format!("{inrelease} {component} {arch}").as_bytes())
             ),
             CacheKey::CheckedRelease { fingerprint } => format!("release-checked-{fingerprint}"),
+            CacheKey::Sha256Of { digest } => {
+                format!("sha256-of-v1-{}", sha256_hex(digest.to_string().as_bytes()))
+            }
             CacheKey::ReleaseTarball { url } => {
                 format!("release-tarball-v1-{}", sha256_hex(url.as_bytes()))
             }
@@ -334,7 +340,7 @@ impl Cache {
         let mut writer = BlobWriter {
             file: HashingWriter::new(
                 BufWriter::with_capacity(64 * 1024, file),
-                Hasher::new(&[expected.algorithm()]),
+                Hasher::with_sha256(expected.algorithm()),
             ),
             algorithm: expected.algorithm(),
         };
@@ -358,6 +364,9 @@ impl Cache {
             .into());
         }
         temp.persist(&final_path).map_err(|e| self.io_error(e))?;
+        if let Some(sha256) = hashes.get(Algorithm::Sha256) {
+            self.remember_sha256(expected, &sha256);
+        }
         Ok(final_path)
     }
 
@@ -373,6 +382,26 @@ impl Cache {
     /// The entry stored under `key`, if there is a trustworthy one.
     pub(crate) fn get_keyed(&self, key: &CacheKey<'_>) -> Result<Option<Vec<u8>>, CacheError> {
         self.get_named(&key.name())
+    }
+
+    /// The SHA-256 the blob `digest` had when its own digest was last checked: the digest
+    /// itself for a SHA-256 blob, else what [`Cache::remember_sha256`] recorded, if anything.
+    pub(crate) fn known_sha256(&self, digest: &Digest) -> Option<Digest> {
+        if digest.algorithm() == Algorithm::Sha256 {
+            return Some(*digest);
+        }
+        let recorded = self.get_keyed(&CacheKey::Sha256Of { digest }).ok()??;
+        let hex = String::from_utf8(recorded).ok()?;
+        Digest::from_hex(Algorithm::Sha256, hex.trim()).ok()
+    }
+
+    /// Records the SHA-256 of the blob `digest` after its own digest was checked. Best effort:
+    /// without the record the next use checks the stronger digest again.
+    pub(crate) fn remember_sha256(&self, digest: &Digest, sha256: &Digest) {
+        if digest.algorithm() == Algorithm::Sha256 {
+            return;
+        }
+        let _ = self.put_keyed(&CacheKey::Sha256Of { digest }, sha256.to_string().as_bytes());
     }
 
     /// Removes the blob with this digest, if it is there: a hit that failed
@@ -608,7 +637,7 @@ impl Sink for BlobWriter {
         let file = self.file.get_mut().get_mut();
         file.set_len(0)?;
         file.rewind()?;
-        self.file.reset(Hasher::new(&[self.algorithm]));
+        self.file.reset(Hasher::with_sha256(self.algorithm));
         Ok(())
     }
 }

@@ -37,10 +37,13 @@ fn an_archive_that_signs_only_sha512_is_cut_and_cached_under_sha512() {
         let hex = Digest::of(Algorithm::Sha512, bytes).to_string();
         format!("sha512-v1/{}/{hex}", &hex[..2])
     };
+    // Each blob's SHA-256 is recorded beside it, so a warm cut checks it with SHA-256 alone.
     let mut expected = vec![
         "index-v1/inrelease-*".to_owned(),
         "index-v1/inrelease-text-*".to_owned(),
         "index-v1/packages-v2-*".to_owned(),
+        "index-v1/sha256-of-v1-*".to_owned(),
+        "index-v1/sha256-of-v1-*".to_owned(),
         blob(&gz),
         blob(deb),
     ];
@@ -235,4 +238,39 @@ fn a_release_in_neither_place_names_both() {
             old.url("/ubuntu/dists/noble/InRelease")
         )
     );
+}
+
+#[test]
+fn a_cached_package_that_changed_on_disk_is_fetched_again_never_extracted() {
+    for digests in [vec![Algorithm::Sha256], vec![Algorithm::Sha512]] {
+        let (archive, release) = hello(TestArchive::new(&["noble"]).with_digests(&digests));
+        let server = archive.server().start();
+        let env = Env::new();
+        let options = env.options(&[("ubuntu", &server)]);
+        cut_ok(&release, &HELLO_ALL, &options);
+
+        // Rot one byte of the cached .deb in place: same size, same owner, same mode.
+        let deb = &archive.package("hello", "1.0-1").deb;
+        let digest = Digest::of(digests[0], deb).to_string();
+        let blob = env
+            .cache()
+            .join(format!("{}-v1/{}/{digest}", digests[0].field().to_lowercase(), &digest[..2]));
+        let mut bytes = fs_err::read(&blob).expect("the cached .deb");
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        fs_err::write(&blob, &bytes).expect("rot the cached .deb");
+
+        let again = super::CutOptions {
+            root: env.cache().with_file_name("again"),
+            ..options
+        };
+        cut_ok(&release, &HELLO_ALL, &again);
+        assert_tree(&again.root, &hello_tree());
+        assert_eq!(
+            server.hits(&archive.deb_path("hello", "1.0-1")),
+            2,
+            "{digests:?}: fetched again"
+        );
+        assert_eq!(fs_err::read(&blob).expect("the cached .deb"), *deb, "{digests:?}");
+    }
 }
