@@ -401,7 +401,10 @@ impl Cache {
         if digest.algorithm() == Algorithm::Sha256 {
             return;
         }
-        let _ = self.put_keyed(&CacheKey::Sha256Of { digest }, sha256.to_string().as_bytes());
+        let _ = self.put_keyed(
+            &CacheKey::Sha256Of { digest },
+            sha256.to_string().as_bytes(),
+        );
     }
 
     /// Removes the blob with this digest, if it is there: a hit that failed

@@ -289,7 +289,8 @@ impl<'a> Archives<'a> {
             Some(_) => Hasher::new(&[Algorithm::Sha256]),
             None => Hasher::with_sha256(digest.algorithm()),
         };
-        let mut hashing = HashingReader::new(BufReader::with_capacity(256 << 10, &mut file), hasher);
+        let mut hashing =
+            HashingReader::new(BufReader::with_capacity(256 << 10, &mut file), hasher);
         std::io::copy(&mut hashing, &mut std::io::sink()).map_err(cached_error)?;
         let hashes = hashing.finish();
         let sha256 = hashes.get(Algorithm::Sha256).expect("asked for SHA-256");

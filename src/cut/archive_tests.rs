@@ -252,9 +252,11 @@ fn a_cached_package_that_changed_on_disk_is_fetched_again_never_extracted() {
         // Rot one byte of the cached .deb in place: same size, same owner, same mode.
         let deb = &archive.package("hello", "1.0-1").deb;
         let digest = Digest::of(digests[0], deb).to_string();
-        let blob = env
-            .cache()
-            .join(format!("{}-v1/{}/{digest}", digests[0].field().to_lowercase(), &digest[..2]));
+        let blob = env.cache().join(format!(
+            "{}-v1/{}/{digest}",
+            digests[0].field().to_lowercase(),
+            &digest[..2]
+        ));
         let mut bytes = fs_err::read(&blob).expect("the cached .deb");
         let last = bytes.len() - 1;
         bytes[last] ^= 0xff;
@@ -271,6 +273,10 @@ fn a_cached_package_that_changed_on_disk_is_fetched_again_never_extracted() {
             2,
             "{digests:?}: fetched again"
         );
-        assert_eq!(fs_err::read(&blob).expect("the cached .deb"), *deb, "{digests:?}");
+        assert_eq!(
+            fs_err::read(&blob).expect("the cached .deb"),
+            *deb,
+            "{digests:?}"
+        );
     }
 }
