@@ -280,3 +280,39 @@ fn a_cached_package_that_changed_on_disk_is_fetched_again_never_extracted() {
         );
     }
 }
+
+#[test]
+fn an_archive_in_a_local_directory_is_read_through_a_file_url() {
+    let (archive, release) = hello(TestArchive::new(&["noble"]).with_index_forms(&[".xz"]));
+    let env = Env::new();
+    let mirror = env.cache().with_file_name("mirror");
+    for (path, body) in archive.files_under("") {
+        let file = mirror.join(path.trim_start_matches('/'));
+        fs_err::create_dir_all(file.parent().expect("a file has a directory")).expect("mkdir");
+        fs_err::write(&file, body).expect("write the mirror");
+    }
+    let mut options = env.options(&[]);
+    options
+        .archives
+        .archive_urls
+        .insert("ubuntu".to_owned(), format!("file://{}/", mirror.display()));
+    cut_ok(&release, &HELLO_ALL, &options);
+    assert_tree(&env.root(), &hello_tree());
+
+    // A missing file is named like a 404.
+    let deb_path = archive.deb_path("hello", "1.0-1");
+    fs_err::remove_file(mirror.join(deb_path.trim_start_matches('/'))).expect("rm");
+    let empty = Env::new();
+    let mut options = empty.options(&[]);
+    options
+        .archives
+        .archive_urls
+        .insert("ubuntu".to_owned(), format!("file://{}/", mirror.display()));
+    assert_eq!(
+        cut_err(&release, &HELLO_ALL, &options),
+        format!(
+            "cannot fetch file://{}{deb_path}: not found (HTTP 404)",
+            mirror.display()
+        )
+    );
+}
