@@ -264,12 +264,13 @@ fn fetch_chisel_releases(
     };
     let cache = Cache::open(&settings.cache_dir)?;
     let key = CacheKey::ReleaseTarball { url: &url };
-    let tarball = if settings.offline {
-        cache
+    let (tar_commit, files) = if settings.offline {
+        let tarball = cache
             .get_keyed(&key)?
             .ok_or_else(|| CatalogError::NotCached {
                 origin: origin.to_owned(),
-            })?
+            })?;
+        read_release_tarball(&url, &tarball)?
     } else {
         let fetcher =
             Fetcher::new(settings.fetch.clone()).map_err(|source| CatalogError::Fetch {
@@ -293,11 +294,10 @@ fn fetch_chisel_releases(
                     },
                 })?;
         // Read before it is kept: a tarball that is not a release never enters the cache.
-        read_release_tarball(&url, &bytes)?;
+        let read = read_release_tarball(&url, &bytes)?;
         cache.put_keyed(&key, &bytes)?;
-        bytes
+        read
     };
-    let (tar_commit, files) = read_release_tarball(&url, &tarball)?;
     let named = match (commit, tar_commit) {
         (None, Some(found)) => format!("{origin}@{found}"),
         _ => origin.to_owned(),

@@ -206,18 +206,32 @@ impl<'a> Archives<'a> {
             );
             self.cache.evict(&digest);
         }
-        let path = self.fetch_blob(
+        let path = self.download(
             &package.url,
             &digest,
             size,
             &package.info.name,
             self.credentials.get(&package.archive),
         )?;
-        self.open_verified(&path, &digest)?
-            .ok_or_else(|| ArchiveError::CachedFile {
-                path,
-                reason: "it changed on disk right after it was verified".to_owned(),
-            })
+        // Hashed on its way into the cache a moment ago, which recorded its SHA-256 too: it is
+        // opened, not hashed again (unless that record could not be kept).
+        let Some(sha256) = self.cache.known_sha256(&digest) else {
+            return self
+                .open_verified(&path, &digest)?
+                .ok_or_else(|| ArchiveError::CachedFile {
+                    path,
+                    reason: "it changed on disk right after it was verified".to_owned(),
+                });
+        };
+        let file = fs_err::File::open(&path).map_err(|error| ArchiveError::CachedFile {
+            path: path.clone(),
+            reason: error.to_string(),
+        })?;
+        Ok(VerifiedDeb {
+            file,
+            path,
+            sha256: sha256.to_string(),
+        })
     }
 
     /// Fetches every package, `jobs` at a time, and hands each verified file to `ready` in the
@@ -770,6 +784,19 @@ impl<'a> Archives<'a> {
             tracing::debug!("cache hit: {url} is {}", path.display());
             return Ok(path);
         }
+        self.download(url, digest, size, name, auth)
+    }
+
+    /// Downloads `url` into the cache as the blob `digest`, hashed (with SHA-256 too) on the
+    /// way in; fails offline.
+    fn download(
+        &self,
+        url: &str,
+        digest: &Digest,
+        size: Option<u64>,
+        name: &str,
+        auth: Option<&BasicAuth>,
+    ) -> Result<PathBuf, ArchiveError> {
         if self.settings.offline {
             return Err(ArchiveError::NotCached(url.to_owned()));
         }

@@ -23,6 +23,13 @@ fn hello(archive: TestArchive) -> (TestArchive, Release) {
 
 const INDEX_DIR: &str = "/dists/noble/main/binary-amd64";
 
+/// The signed `Packages.gz` of an archive published by hash, and its by-hash server path.
+fn by_hash_index(archive: &TestArchive) -> (Vec<u8>, String) {
+    let signed = archive.packages_in_form("noble", "main", ".gz");
+    let path = format!("{INDEX_DIR}/by-hash/SHA256/{}", sha(&signed));
+    (signed, path)
+}
+
 #[test]
 fn an_archive_that_signs_only_sha512_is_cut_and_cached_under_sha512() {
     let (archive, release) = hello(TestArchive::new(&["noble"]).with_digests(&[Algorithm::Sha512]));
@@ -103,8 +110,7 @@ fn indexes_come_by_hash_while_the_plain_path_already_holds_the_next_one() {
 #[test]
 fn a_mirror_without_by_hash_falls_back_to_the_plain_path() {
     let (archive, release) = hello(TestArchive::new(&["noble"]).with_by_hash());
-    let signed = archive.packages_in_form("noble", "main", ".gz");
-    let by_hash = format!("{INDEX_DIR}/by-hash/SHA256/{}", sha(&signed));
+    let (_, by_hash) = by_hash_index(&archive);
     let server = archive.server().route(&by_hash, Reply::Status(404)).start();
     let env = Env::new();
     cut_ok(&release, &HELLO_ALL, &env.options(&[("ubuntu", &server)]));
@@ -116,8 +122,7 @@ fn a_mirror_without_by_hash_falls_back_to_the_plain_path() {
 #[test]
 fn a_truncated_by_hash_file_is_refused_and_never_cached() {
     let (archive, release) = hello(TestArchive::new(&["noble"]).with_by_hash());
-    let signed = archive.packages_in_form("noble", "main", ".gz");
-    let by_hash = format!("{INDEX_DIR}/by-hash/SHA256/{}", sha(&signed));
+    let (signed, by_hash) = by_hash_index(&archive);
     let truncated = signed[..signed.len() / 2].to_vec();
     let server = archive
         .server()
