@@ -36,6 +36,7 @@ pub(crate) mod digest;
 pub(crate) mod dpkg_status;
 pub(crate) mod draft;
 pub(crate) mod elf;
+pub(crate) mod explain;
 pub(crate) mod extract;
 pub mod find;
 /// Entry points for the fuzz targets in `fuzz/`; not API.
