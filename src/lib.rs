@@ -18,6 +18,7 @@
 //! | choose slices for a cut | [`resolve`] | [`resolve::Selection`] |
 //! | print definitions and search | [`info`], [`find`] | |
 //! | check that a root's programs find their interpreters and libraries | `check` | |
+//! | explain a root: the closure as a tree, why a slice is there, an HTML report | `explain` | |
 //! | the command line | [`cli`] | |
 
 #![deny(unsafe_code)]

@@ -34,7 +34,11 @@ pub(super) fn run_tree(args: &TreeArgs) -> Result<ExitCode> {
         (None, Some(manifest)) => manifest_arch(manifest).map_or_else(host_arch, Ok)?,
         (None, None) => host_arch()?,
     };
-    let release = load(&args.release, &args.archives.cache_dir, args.archives.offline)?;
+    let release = load(
+        &args.release,
+        &args.archives.cache_dir,
+        args.archives.offline,
+    )?;
     if requested.is_empty() {
         // Only with --root (clap requires SLICE otherwise): what the root was cut with.
         let manifest = manifest.as_ref().ok_or(ExplainError::NothingRequested)?;

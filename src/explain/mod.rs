@@ -105,7 +105,10 @@ pub(crate) fn top_level<'s>(
             needed.extend(slice.essential.keys().filter(|essential| *essential != key));
         }
     }
-    let mut top: Vec<SliceKey> = slices.filter(|key| !needed.contains(key)).cloned().collect();
+    let mut top: Vec<SliceKey> = slices
+        .filter(|key| !needed.contains(key))
+        .cloned()
+        .collect();
     top.sort();
     top.dedup();
     top

@@ -273,7 +273,11 @@ fn manifest() -> Manifest {
         path("/usr/", 0, &["app_bins", "libx_libs", "tool_bins"]),
         path("/usr/bin/app", 100, &["app_bins"]),
         path("/usr/bin/tool", 7, &["tool_bins"]),
-        path("/usr/share/doc/app/copyright", 10, &["app_config", "app_bins"]),
+        path(
+            "/usr/share/doc/app/copyright",
+            10,
+            &["app_config", "app_bins"],
+        ),
         path("/etc/app.conf", 5, &["app_config"]),
         path("/usr/lib/libx.so.1", 1000, &["libx_libs"]),
         path("/usr/lib/libx/empty", 0, &["libx_libs"]),
@@ -310,17 +314,41 @@ fn a_file_counts_once_for_the_first_of_its_slices() {
     assert_eq!(
         footprint.by_slice,
         BTreeMap::from([
-            (key("app_bins"), Usage { bytes: 110, files: 2 }),
+            (
+                key("app_bins"),
+                Usage {
+                    bytes: 110,
+                    files: 2
+                }
+            ),
             (key("app_config"), Usage { bytes: 5, files: 1 }),
-            (key("libx_libs"), Usage { bytes: 1000, files: 2 }),
+            (
+                key("libx_libs"),
+                Usage {
+                    bytes: 1000,
+                    files: 2
+                }
+            ),
             (key("tool_bins"), Usage { bytes: 7, files: 1 }),
         ])
     );
     assert_eq!(
         footprint.largest_packages(2),
         vec![
-            ("libx", Usage { bytes: 1000, files: 2 }),
-            ("app", Usage { bytes: 115, files: 3 })
+            (
+                "libx",
+                Usage {
+                    bytes: 1000,
+                    files: 2
+                }
+            ),
+            (
+                "app",
+                Usage {
+                    bytes: 115,
+                    files: 3
+                }
+            )
         ]
     );
     // 1000 / 1122 = 89.13%; 7 / 1122 = 0.62%.
@@ -348,7 +376,10 @@ fn csp_hash(text: &str) -> String {
 
 /// The text between the first `open` and the next `close` after it.
 fn between<'t>(text: &'t str, open: &str, close: &str) -> &'t str {
-    let start = text.find(open).unwrap_or_else(|| panic!("no {open} in the page")) + open.len();
+    let start = text
+        .find(open)
+        .unwrap_or_else(|| panic!("no {open} in the page"))
+        + open.len();
     let end = text[start..].find(close).expect("the element is closed") + start;
     &text[start..end]
 }
@@ -373,12 +404,23 @@ fn the_report_is_one_page_that_loads_nothing() {
         }),
     );
     assert!(page.contains("<title>kerf report: root &amp; &lt;more&gt;</title>"));
-    assert!(!page.contains("<img"), "markup from a path reached the page");
-    assert_eq!(page.matches("</script>").count(), 2, "one script, one data block");
+    assert!(
+        !page.contains("<img"),
+        "markup from a path reached the page"
+    );
+    assert_eq!(
+        page.matches("</script>").count(),
+        2,
+        "one script, one data block"
+    );
     // The policy allows exactly the page's own style and script, by hash, and nothing else.
     let style = between(&page, "<style>", "</style>");
     let script = between(&page, "<script>", "</script>");
-    let policy = between(&page, "http-equiv=\"Content-Security-Policy\" content=\"", "\"");
+    let policy = between(
+        &page,
+        "http-equiv=\"Content-Security-Policy\" content=\"",
+        "\"",
+    );
     assert_eq!(
         policy,
         format!(
@@ -387,7 +429,10 @@ fn the_report_is_one_page_that_loads_nothing() {
             csp_hash(style)
         )
     );
-    assert!(!page.contains("src=\"") && !page.contains("href="), "the page refers to another file");
+    assert!(
+        !page.contains("src=\"") && !page.contains("href="),
+        "the page refers to another file"
+    );
     // The treemap's data: all the bytes, largest package first, the hostile name escaped.
     let data: serde_json::Value = serde_json::from_str(between(
         &page,

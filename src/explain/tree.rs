@@ -25,11 +25,13 @@ pub(crate) struct Node {
 pub(crate) enum Mention {
     First,
     /// Shown before under this slice (`None`: among the requested slices).
-    Seen { under: Option<SliceKey> },
+    Seen {
+        under: Option<SliceKey>,
+    },
 }
 
 /// The essentials of `slice` for `arch`, by name.
-fn essentials<'r>(slice: &'r Slice, arch: Arch) -> impl Iterator<Item = &'r SliceKey> {
+fn essentials(slice: &Slice, arch: Arch) -> impl Iterator<Item = &SliceKey> {
     slice
         .essential
         .iter()

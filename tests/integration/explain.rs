@@ -265,7 +265,10 @@ fn run_chromium(chromium: &Path, page: &Path, work: &Path, extra: &[&str]) -> (S
             "--enable-logging=stderr",
             "--v=0",
         ])
-        .arg(format!("--user-data-dir={}", work.join("profile").display()))
+        .arg(format!(
+            "--user-data-dir={}",
+            work.join("profile").display()
+        ))
         .args(extra)
         .arg(&url)
         .stdin(Stdio::null())
@@ -275,7 +278,11 @@ fn run_chromium(chromium: &Path, page: &Path, work: &Path, extra: &[&str]) -> (S
         .expect("cannot start chromium");
     let started = Instant::now();
     loop {
-        if child.try_wait().expect("cannot wait for chromium").is_some() {
+        if child
+            .try_wait()
+            .expect("cannot wait for chromium")
+            .is_some()
+        {
             break;
         }
         if started.elapsed() > Duration::from_secs(120) {
@@ -292,7 +299,9 @@ fn run_chromium(chromium: &Path, page: &Path, work: &Path, extra: &[&str]) -> (S
 
 /// The `data-*` attributes the page's script wrote on `#kerf-check`.
 fn page_check(dom: &str) -> BTreeMap<String, String> {
-    let start = dom.find("<output id=\"kerf-check\"").expect("the page has #kerf-check");
+    let start = dom
+        .find("<output id=\"kerf-check\"")
+        .expect("the page has #kerf-check");
     let tag = &dom[start..start + dom[start..].find('>').expect("the tag ends")];
     tag.split(" data-")
         .skip(1)
@@ -305,7 +314,10 @@ fn page_check(dom: &str) -> BTreeMap<String, String> {
 
 /// What the page logged to its console (Chromium logs each message as a `CONSOLE` line).
 fn console_lines(stderr: &str) -> Vec<&str> {
-    stderr.lines().filter(|line| line.contains(":CONSOLE")).collect()
+    stderr
+        .lines()
+        .filter(|line| line.contains(":CONSOLE"))
+        .collect()
 }
 
 fn number(check: &BTreeMap<String, String>, name: &str) -> f64 {
@@ -326,8 +338,16 @@ fn browser_checks(page: &Path, work: &Path, root_bytes: u64) {
     };
     let (dom, stderr) = run_chromium(&chromium, page, work, &["--dump-dom"]);
     let check = page_check(&dom);
-    assert_eq!(check.get("laid-out").map(String::as_str), Some("true"), "{check:?}");
-    assert_eq!(console_lines(&stderr), Vec::<&str>::new(), "the page logged to its console");
+    assert_eq!(
+        check.get("laid-out").map(String::as_str),
+        Some("true"),
+        "{check:?}"
+    );
+    assert_eq!(
+        console_lines(&stderr),
+        Vec::<&str>::new(),
+        "the page logged to its console"
+    );
     assert_eq!(check["resources"], "0", "the page loaded something: {dom}");
     assert_eq!(check["violations"], "0", "the page tried to load something");
     // Every byte of the root is in the picture, and the rectangles fill it exactly, each in
@@ -336,21 +356,48 @@ fn browser_checks(page: &Path, work: &Path, root_bytes: u64) {
     assert_eq!(check["leaf-bytes"], root_bytes.to_string());
     assert_eq!(check["leaves"], "1355");
     let canvas = number(&check, "canvas-area");
-    assert!((number(&check, "leaf-area") - canvas).abs() < canvas * 1e-9, "{check:?}");
-    assert!(number(&check, "max-area-error") < canvas * 1e-9, "{check:?}");
+    assert!(
+        (number(&check, "leaf-area") - canvas).abs() < canvas * 1e-9,
+        "{check:?}"
+    );
+    assert!(
+        number(&check, "max-area-error") < canvas * 1e-9,
+        "{check:?}"
+    );
 
     // The same checks catch a page that reaches out: a copy with an image from the network.
     let html = fs_err::read_to_string(page).unwrap();
     let reaching = work.join("reaching.html");
     fs_err::write(
         &reaching,
-        html.replacen("<footer>", "<img src=\"http://127.0.0.1:9/kerf-test.png\"><footer>", 1),
+        html.replacen(
+            "<footer>",
+            "<img src=\"http://127.0.0.1:9/kerf-test.png\"><footer>",
+            1,
+        ),
     )
     .unwrap();
     let (dom, stderr) = run_chromium(&chromium, &reaching, work, &["--dump-dom"]);
     let check = page_check(&dom);
     assert_eq!(check["violations"], "1", "{check:?}");
-    assert!(!console_lines(&stderr).is_empty(), "the refused image was not logged: {stderr}");
+    assert!(
+        !console_lines(&stderr).is_empty(),
+        "the refused image was not logged: {stderr}"
+    );
+
+    // It prints: Chromium's print to PDF, with no header or footer of its own, makes a PDF.
+    let pdf = work.join("report.pdf");
+    run_chromium(
+        &chromium,
+        page,
+        work,
+        &[
+            "--no-pdf-header-footer",
+            &format!("--print-to-pdf={}", pdf.display()),
+        ],
+    );
+    let bytes = fs_err::read(&pdf).expect("chromium printed no PDF");
+    assert!(bytes.starts_with(b"%PDF-"), "not a PDF");
 
     // A screenshot, as the README shows it.
     let png = work.join("report.png");
@@ -358,7 +405,11 @@ fn browser_checks(page: &Path, work: &Path, root_bytes: u64) {
         &chromium,
         page,
         work,
-        &["--hide-scrollbars", "--window-size=1100,1500", &format!("--screenshot={}", png.display())],
+        &[
+            "--hide-scrollbars",
+            "--window-size=1100,1500",
+            &format!("--screenshot={}", png.display()),
+        ],
     );
     let bytes = fs_err::read(&png).expect("chromium wrote no screenshot");
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");

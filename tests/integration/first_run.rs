@@ -22,6 +22,8 @@ fn every_command_shows_an_example_in_its_help() {
         "check",
         "draft",
         "sbom",
+        "tree",
+        "report",
         "completions",
         "man",
         "version",
