@@ -48,6 +48,23 @@ pub(super) fn run_tree(args: &TreeArgs) -> Result<ExitCode> {
         }
     }
     let selection = select(&release, &requested, arch)?;
+    if let (Some(root), Some(manifest)) = (&args.root, &manifest) {
+        let mut missing: Vec<String> = selection
+            .slices
+            .iter()
+            .map(|slice| slice.key())
+            .filter(|key| !manifest.slices.contains(key))
+            .map(|key| key.to_string())
+            .collect();
+        missing.sort();
+        if !missing.is_empty() {
+            return Err(ExplainError::NotInRoot {
+                root: root.clone(),
+                missing,
+            }
+            .into());
+        }
+    }
     if let Some(name) = &args.why {
         let found = target(&selection, &requested, manifest.as_ref(), name)?;
         let text = render_why(&release, arch, &requested, &found);

@@ -45,6 +45,8 @@ pub(crate) enum ExplainError {
         path: String,
         suggestions: Vec<String>,
     },
+    #[error("{} was not cut with {} (its manifest does not list {}); leave out --root to measure slices the root does not hold", root.display(), missing.join(", "), if missing.len() == 1 { "it" } else { "them" })]
+    NotInRoot { root: PathBuf, missing: Vec<String> },
     #[error("the root's manifest lists no slice; nothing to show (was it cut with slices that install nothing?)")]
     NothingRequested,
     #[error(transparent)]

@@ -219,6 +219,12 @@ fn the_large_cut_summary_tree_and_report() {
         .unwrap();
         assert_eq!(text, expected, "kerf tree --root of the large cut");
         assert!(text.ends_with(&format!("100.0%  ({root_bytes} bytes)\n")));
+        // A slice the root was not cut with has no size there.
+        let run = tree(&shared, &["--root", root.to_str().unwrap(), "openssl_bins", "jq_bins"]);
+        run.fails_with(1, &format!(
+            "error: {} was not cut with jq_bins, jq_copyright, libjq1_copyright, libjq1_libs, libonig5_copyright, libonig5_libs (its manifest does not list them); leave out --root to measure slices the root does not hold\n",
+            root.display()
+        ));
         // Without SLICE, the root's own top-level slices: the same closure and bytes.
         let text = tree(&shared, &["--root", root.to_str().unwrap()]).success().to_owned();
         assert!(text.ends_with("total (64 packages)       223    1355    61.1 MiB  100.0%  (64020514 bytes)\n"), "{text}");

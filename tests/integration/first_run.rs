@@ -83,7 +83,9 @@ fn completions_and_man_pages_come_from_the_same_definitions() {
             "kerf-info.1",
             "kerf-lint.1",
             "kerf-man.1",
+            "kerf-report.1",
             "kerf-sbom.1",
+            "kerf-tree.1",
             "kerf-version.1",
             "kerf.1",
         ]
