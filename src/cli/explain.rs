@@ -36,7 +36,7 @@ pub(super) fn run_tree(args: &TreeArgs) -> Result<ExitCode> {
     };
     let release = load(
         &args.release,
-        &args.archives.cache_dir,
+        args.archives.cache_dir.as_deref(),
         args.archives.offline,
     )?;
     if requested.is_empty() {
@@ -49,21 +49,7 @@ pub(super) fn run_tree(args: &TreeArgs) -> Result<ExitCode> {
     }
     let selection = select(&release, &requested, arch)?;
     if let (Some(root), Some(manifest)) = (&args.root, &manifest) {
-        let mut missing: Vec<String> = selection
-            .slices
-            .iter()
-            .map(|slice| slice.key())
-            .filter(|key| !manifest.slices.contains(key))
-            .map(|key| key.to_string())
-            .collect();
-        missing.sort();
-        if !missing.is_empty() {
-            return Err(ExplainError::NotInRoot {
-                root: root.clone(),
-                missing,
-            }
-            .into());
-        }
+        check_cut_with(root, manifest, &selection)?;
     }
     if let Some(name) = &args.why {
         let found = target(&selection, &requested, manifest.as_ref(), name)?;
@@ -95,7 +81,7 @@ pub(super) fn run_report(args: &ReportArgs) -> Result<ExitCode> {
             &ReleaseArg {
                 release: Some(name.clone()),
             },
-            &None,
+            None,
             false,
         )?),
         None => None,
@@ -109,6 +95,31 @@ pub(super) fn run_report(args: &ReportArgs) -> Result<ExitCode> {
     crate::sbom::write_atomically(&args.output, page.as_bytes())
         .with_context(|| format!("cannot write the report {}", args.output.display()))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every slice of the selection must be in the root: sizes of slices it does not hold would
+/// be zero, which is not what they cost.
+fn check_cut_with(
+    root: &std::path::Path,
+    manifest: &Manifest,
+    selection: &crate::resolve::Selection<'_>,
+) -> Result<(), ExplainError> {
+    let mut missing: Vec<String> = selection
+        .slices
+        .iter()
+        .map(|slice| slice.key())
+        .filter(|key| !manifest.slices.contains(key))
+        .map(|key| key.to_string())
+        .collect();
+    missing.sort();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(ExplainError::NotInRoot {
+            root: root.to_owned(),
+            missing,
+        })
+    }
 }
 
 fn check_root_dir(root: &std::path::Path) -> Result<(), UsageError> {
@@ -151,12 +162,8 @@ fn parse_slices(names: &[String]) -> Result<Vec<SliceKey>, UsageError> {
     Ok(slices)
 }
 
-fn load(
-    arg: &ReleaseArg,
-    cache_dir: &Option<std::path::PathBuf>,
-    offline: bool,
-) -> Result<Release> {
-    let catalog = settings::catalog_settings(cache_dir.as_deref(), offline, &process_env)?;
+fn load(arg: &ReleaseArg, cache_dir: Option<&std::path::Path>, offline: bool) -> Result<Release> {
+    let catalog = settings::catalog_settings(cache_dir, offline, &process_env)?;
     Ok(super::release_source(arg)?.load_remembered(&catalog)?)
 }
 

@@ -187,12 +187,13 @@ fn percent(footprint: &Footprint, bytes: u64) -> String {
     format!("{}.{}%", permille / 10, permille % 10)
 }
 
+/// The treemap's place; the script fills it.
+const MAP_SECTION: &str = "<section id=\"map\">\n<h2>Where the bytes are</h2>\n<p class=\"note\">Each rectangle is a regular file, its area its size; files are grouped by slice (thin lines) and package (thick lines, named). A file several slices list counts once, for the first by name.</p>\n<div id=\"treemap\" role=\"img\" aria-label=\"Treemap of the root's bytes by package, slice and file\"></div>\n</section>\n";
+
+/// The whole page.
 fn render(page: &Page<'_>) -> Result<String, serde_json::Error> {
-    let footprint = page.footprint;
-    let manifest = page.manifest;
-    let counts = counts(manifest);
     // `<` never appears raw in the JSON, so no `</script>` can end the element early.
-    let data = serde_json::to_string(&map_data(footprint))?.replace('<', "\\u003c");
+    let data = serde_json::to_string(&map_data(page.footprint))?.replace('<', "\\u003c");
     let policy = format!(
         "default-src 'none'; script-src {}; style-src {}; img-src 'none'; font-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'",
         csp_hash(SCRIPT),
@@ -218,8 +219,27 @@ fn render(page: &Page<'_>) -> Result<String, serde_json::Error> {
         ))
     );
 
+    summary_section(&mut html, page);
+    html.push_str(MAP_SECTION);
+    slices_section(&mut html, page);
+    archives_section(&mut html, page);
+    packages_section(&mut html, page);
     let _ = write!(
         html,
+        "<footer><p>Written by kerf {} from the root's manifest.</p></footer>\n\
+         <output id=\"kerf-check\" hidden></output>\n\
+         <script type=\"application/json\" id=\"kerf-data\">{data}</script>\n</body>\n</html>\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    Ok(html)
+}
+
+/// Counts and bytes.
+fn summary_section(html: &mut String, page: &Page<'_>) {
+    let (footprint, manifest) = (page.footprint, page.manifest);
+    let counts = counts(manifest);
+    let _ = write!(
+        *html,
         "<section id=\"summary\">\n<h2>Summary</h2>\n<dl>\n\
          <dt>Regular files</dt><dd id=\"total-files\">{}</dd>\n\
          <dt>Bytes in regular files</dt><dd id=\"total-bytes\">{}</dd>\n\
@@ -232,20 +252,22 @@ fn render(page: &Page<'_>) -> Result<String, serde_json::Error> {
         manifest.packages.len(),
         manifest.slices.len()
     );
+}
 
-    html.push_str("<section id=\"map\">\n<h2>Where the bytes are</h2>\n<p class=\"note\">Each rectangle is a regular file, its area its size; files are grouped by slice (thin lines) and package (thick lines, named). A file several slices list counts once, for the first by name.</p>\n<div id=\"treemap\" role=\"img\" aria-label=\"Treemap of the root's bytes by package, slice and file\"></div>\n</section>\n");
-
+/// The requested slices (with the release), then every slice of the root with its bytes.
+fn slices_section(html: &mut String, page: &Page<'_>) {
+    let (footprint, manifest) = (page.footprint, page.manifest);
     html.push_str("<section id=\"requested\">\n<h2>Slices</h2>\n");
     match &page.release {
         Some(info) => {
             let top = top_level(info.release, manifest.slices.iter());
             let _ = write!(
-                html,
+                *html,
                 "<p>Requested (the slices no other slice of the root needs), from release <code>{}</code>:</p>\n<ul class=\"slices\">\n",
                 escape(info.name)
             );
             for key in &top {
-                let _ = writeln!(html, "<li><code>{}</code></li>", escape(&key.to_string()));
+                let _ = writeln!(*html, "<li><code>{}</code></li>", escape(&key.to_string()));
             }
             html.push_str("</ul>\n");
         }
@@ -257,7 +279,7 @@ fn render(page: &Page<'_>) -> Result<String, serde_json::Error> {
     for key in &manifest.slices {
         let usage = footprint.slice(key);
         let _ = writeln!(
-            html,
+            *html,
             "<tr><td><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             escape(&key.to_string()),
             usage.files,
@@ -266,12 +288,15 @@ fn render(page: &Page<'_>) -> Result<String, serde_json::Error> {
         );
     }
     html.push_str("</tbody>\n</table>\n</section>\n");
+}
 
+/// The release's archives, when the release is known.
+fn archives_section(html: &mut String, page: &Page<'_>) {
     if let Some(info) = &page.release {
         html.push_str("<section id=\"archives\">\n<h2>Archives of the release</h2>\n<table>\n<thead><tr><th>archive</th><th>version</th><th>suites</th><th>components</th><th class=\"n\">priority</th></tr></thead>\n<tbody>\n");
         for archive in info.release.archives.values() {
             let _ = writeln!(
-                html,
+                *html,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
                 escape(&archive.name),
                 escape(&archive.version),
@@ -282,7 +307,11 @@ fn render(page: &Page<'_>) -> Result<String, serde_json::Error> {
         }
         html.push_str("</tbody>\n</table>\n</section>\n");
     }
+}
 
+/// Every package with its version, slices, files, bytes and share.
+fn packages_section(html: &mut String, page: &Page<'_>) {
+    let (footprint, manifest) = (page.footprint, page.manifest);
     html.push_str("<section id=\"packages\">\n<h2>Packages</h2>\n<table>\n<thead><tr><th>package</th><th>version</th><th>arch</th><th>slices</th><th class=\"n\">files</th><th class=\"n\">bytes</th><th class=\"n\">share</th></tr></thead>\n<tbody>\n");
     let mut slices_of: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for key in &manifest.slices {
@@ -304,7 +333,7 @@ fn render(page: &Page<'_>) -> Result<String, serde_json::Error> {
             .map(|slices| slices.iter().copied().collect())
             .unwrap_or_default();
         let _ = writeln!(
-            html,
+            *html,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             escape(&package.name),
             escape(&package.version),
@@ -316,14 +345,6 @@ fn render(page: &Page<'_>) -> Result<String, serde_json::Error> {
         );
     }
     html.push_str("</tbody>\n</table>\n</section>\n");
-    let _ = write!(
-        html,
-        "<footer><p>Written by kerf {} from the root's manifest.</p></footer>\n\
-         <output id=\"kerf-check\" hidden></output>\n\
-         <script type=\"application/json\" id=\"kerf-data\">{data}</script>\n</body>\n</html>\n",
-        env!("CARGO_PKG_VERSION")
-    );
-    Ok(html)
 }
 
 #[cfg(test)]
