@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::archive::archives::{ArchiveSettings, Archives, VerifiedDeb, Wanted};
@@ -17,6 +18,7 @@ use crate::extract::{
     create_content, data_entry, extract_package, remove_until_mutate, ExtractError, Installed,
     InstalledKind, PackagePlan, Visitor,
 };
+use crate::lock::apply::{LockFile, LockedCutError, LockedPlan};
 use crate::manifest::{write_manifests, ManifestError, ManifestPackage};
 use crate::mutate::child::{Job, Listener, Runner};
 use crate::mutate::{Limits, MutateError};
@@ -37,6 +39,8 @@ pub(crate) struct CutOptions {
     pub(crate) script_limits: Limits,
     /// Write `/var/lib/dpkg/status.d/` for scanners (also done when the root already has one).
     pub(crate) dpkg_status: bool,
+    /// Take the packages from this lock instead of the archives' indexes.
+    pub(crate) locked: Option<Arc<LockFile>>,
 }
 
 /// A maintenance condition the user chose to ignore (`--ignore`).
@@ -87,6 +91,8 @@ pub(crate) enum CutError {
     Mutate(#[from] MutateError),
     #[error(transparent)]
     DpkgStatus(#[from] crate::dpkg_status::StatusError),
+    #[error(transparent)]
+    Locked(#[from] LockedCutError),
 }
 
 impl CutError {
@@ -102,6 +108,7 @@ impl CutError {
             CutError::Extract(error) => error.is_user_error(),
             CutError::Mutate(error) => error.is_user_error(),
             CutError::DpkgStatus(error) => error.is_user_error(),
+            CutError::Locked(error) => error.is_user_error(),
             CutError::Root(_) | CutError::Manifest(_) => false,
         }
     }
@@ -136,25 +143,51 @@ pub(crate) fn cut(
     // The root is checked before any download (chisel finds a missing root last).
     let root = Root::create(&options.root)?;
     let packages = selection.packages();
-    let archives = Archives::open(
-        release,
-        &options.archives,
-        Wanted::ForPackages(&packages),
-        reporter,
-    )?;
-    if archives
-        .opened()
-        .iter()
-        .all(|opened| opened.indexes.is_empty())
-    {
-        return Err(CutError::NoSuiteForArch(
-            options.archives.arch.as_str().to_owned(),
-        ));
-    }
-    if !archives
-        .opened()
-        .iter()
-        .any(|opened| maintenance.is_maintained(opened.archive.pro, today))
+    let (archives, locked) = match options.locked.as_deref() {
+        None => {
+            let archives = Archives::open(
+                release,
+                &options.archives,
+                Wanted::ForPackages(&packages),
+                reporter,
+            )?;
+            if archives
+                .opened()
+                .iter()
+                .all(|opened| opened.indexes.is_empty())
+            {
+                return Err(CutError::NoSuiteForArch(
+                    options.archives.arch.as_str().to_owned(),
+                ));
+            }
+            (archives, None)
+        }
+        Some(lock) => {
+            let plan = lock.plan(release, &packages, &options.archives)?;
+            let names = plan
+                .chosen
+                .iter()
+                .map(|package| package.archive.as_str())
+                .collect();
+            let archives = Archives::for_locked(
+                release,
+                &options.archives,
+                &names,
+                plan.fallbacks.clone(),
+                reporter,
+            )?;
+            (archives, Some(plan))
+        }
+    };
+    let locked_pros = locked.iter().flat_map(|plan| {
+        plan.chosen
+            .iter()
+            .filter_map(|package| release.archives.get(&package.archive))
+            .map(|archive| archive.pro)
+    });
+    if !locked_pros
+        .chain(archives.opened().iter().map(|opened| opened.archive.pro))
+        .any(|pro| maintenance.is_maintained(pro, today))
     {
         let ended = maintenance
             .expanded
@@ -168,14 +201,17 @@ pub(crate) fn cut(
         ));
     }
 
-    let chosen = packages
-        .iter()
-        .map(|name| archives.choose(name))
-        .collect::<Result<Vec<_>, _>>()?;
+    let chosen = match &locked {
+        None => packages
+            .iter()
+            .map(|name| archives.choose(name))
+            .collect::<Result<Vec<_>, _>>()?,
+        Some(plan) => plan.chosen.clone(),
+    };
     let mut installed: BTreeMap<String, Installed> = BTreeMap::new();
     let mut in_manifest = Vec::with_capacity(chosen.len());
     let mut debs: BTreeMap<String, PathBuf> = BTreeMap::new();
-    archives.fetch_in_order(&chosen, &mut |package, deb| -> Result<(), CutError> {
+    let mut extract = |package: &ChosenPackage, deb: VerifiedDeb| -> Result<(), CutError> {
         debs.insert(package.info.name.clone(), deb.path.clone());
         reporter.step(&format!(
             "Extracting files from package \"{}\"...",
@@ -185,7 +221,18 @@ pub(crate) fn cut(
         in_manifest.push(ManifestPackage::new(package, deb.sha256.clone()));
         extract_from_deb(package, &plan, &root, deb, &mut installed)?;
         Ok(())
-    })?;
+    };
+    match &locked {
+        None => archives.fetch_in_order(&chosen, &mut extract)?,
+        Some(plan) => {
+            // Every package is fetched and checked against the lock before the first file is
+            // written: a lock that does not match what the archive serves leaves the root as
+            // it was.
+            for (package, deb) in chosen.iter().zip(fetch_locked(&archives, plan)?) {
+                extract(package, deb)?;
+            }
+        }
+    }
     create_content(&selection, &root, &mut installed)?;
     run_scripts(&selection, &scripts, options, &mut installed, reporter)?;
     remove_until_mutate(&selection, &root, &mut installed)?;
@@ -208,9 +255,38 @@ pub(crate) fn cut(
         paths: installed.len(),
         bytes,
         downloaded: archives.downloaded(),
-        release_date: archives.newest_release_date(),
+        release_date: match &locked {
+            None => archives.newest_release_date(),
+            Some(plan) => plan.release_date(),
+        },
         installed,
     })
+}
+
+/// Fetches every locked package, in order, each checked against the lock.
+fn fetch_locked(
+    archives: &Archives<'_>,
+    plan: &LockedPlan<'_>,
+) -> Result<Vec<VerifiedDeb>, CutError> {
+    let mut fetched = Vec::with_capacity(plan.chosen.len());
+    let outcome =
+        archives.fetch_in_order(&plan.chosen, &mut |package, deb| -> Result<(), CutError> {
+            plan.check(package, &deb)?;
+            fetched.push(deb);
+            Ok(())
+        });
+    match outcome {
+        Err(CutError::Archive(ArchiveError::Fetch(
+            crate::transport::http::FetchError::NotFound { url },
+        ))) => Err(match plan.gone(&url) {
+            Some(gone) => gone.into(),
+            None => CutError::Archive(ArchiveError::Fetch(
+                crate::transport::http::FetchError::NotFound { url },
+            )),
+        }),
+        Err(error) => Err(error),
+        Ok(()) => Ok(fetched),
+    }
 }
 
 /// The package's name is filled in by `extract_from_deb`, which knows it.
