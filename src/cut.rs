@@ -12,6 +12,7 @@ use std::time::Instant;
 use crate::archive::archives::{ArchiveSettings, Archives, VerifiedDeb, Wanted};
 use crate::archive::error::ArchiveError;
 use crate::archive::select::ChosenPackage;
+use crate::cache::CacheError;
 use crate::deb::{DebError, DebReader};
 use crate::extract::root::{Root, RootError};
 use crate::extract::{
@@ -25,6 +26,7 @@ use crate::mutate::{Limits, MutateError};
 use crate::release::{Release, SliceKey};
 use crate::report::Reporter;
 use crate::resolve::{select, SelectError, Selection};
+use crate::transport::http::FetchError;
 
 /// How to cut: validated settings, built before any I/O.
 #[derive(Clone, Debug)]
@@ -275,17 +277,21 @@ fn fetch_locked(
             fetched.push(deb);
             Ok(())
         });
-    match outcome {
-        Err(CutError::Archive(ArchiveError::Fetch(
-            crate::transport::http::FetchError::NotFound { url },
-        ))) => Err(match plan.gone(&url) {
-            Some(gone) => gone.into(),
-            None => CutError::Archive(ArchiveError::Fetch(
-                crate::transport::http::FetchError::NotFound { url },
-            )),
-        }),
-        Err(error) => Err(error),
-        Ok(()) => Ok(fetched),
+    // The archive's own words are kept when the lock says nothing more.
+    let named = match &outcome {
+        Err(CutError::Archive(ArchiveError::Fetch(FetchError::NotFound { url }))) => plan.gone(url),
+        Err(CutError::Archive(ArchiveError::Cache(CacheError::HashMismatch {
+            what,
+            expected,
+            actual,
+            ..
+        }))) => plan.mismatch(what, expected, actual),
+        _ => None,
+    };
+    match (named, outcome) {
+        (Some(error), _) => Err(error.into()),
+        (None, Err(error)) => Err(error),
+        (None, Ok(())) => Ok(fetched),
     }
 }
 
@@ -401,6 +407,8 @@ mod format_tests;
 mod hostile_tests;
 #[cfg(test)]
 mod image_tests;
+#[cfg(test)]
+mod lock_tests;
 #[cfg(test)]
 mod scanner_tests;
 #[cfg(test)]

@@ -585,12 +585,6 @@ impl<'a> Archives<'a> {
             if archive.priority < 0 && !pinned.contains(archive.name.as_str()) {
                 continue;
             }
-            if let Some(id) = self.settings.snapshot {
-                if !self.settings.archive_urls.contains_key(&archive.name) {
-                    let urls = &self.settings.snapshot_urls;
-                    urls.base_for(id, archive, self.settings.arch)?;
-                }
-            }
             if archive.pro != Pro::None {
                 let found = find_credentials(&self.settings.auth_dir, &self.base_url(archive))
                     .map_err(|source: CredentialsError| ArchiveError::Credentials {
@@ -605,6 +599,12 @@ impl<'a> Archives<'a> {
                     continue;
                 };
                 self.credentials.insert(archive.name.clone(), found);
+            }
+            if let Some(id) = self.settings.snapshot {
+                if !self.settings.archive_urls.contains_key(&archive.name) {
+                    let urls = &self.settings.snapshot_urls;
+                    urls.base_for(id, archive, self.settings.arch)?;
+                }
             }
             wanted.push(archive);
         }

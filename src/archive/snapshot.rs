@@ -216,7 +216,8 @@ mod tests {
             Ok("https://snapshot.ubuntu.com/ubuntu-ports/20261201T000000Z/".to_owned())
         );
         assert_eq!(
-            snapshot.base_for(
+            urls.base_for(
+                id,
                 &archive(
                     Some("http://security.debian.org/debian-security"),
                     Pro::None

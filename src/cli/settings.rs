@@ -287,6 +287,7 @@ mod tests {
             cache_dir: None,
             archive_urls: urls.iter().map(|url| (*url).to_owned()).collect(),
             offline: false,
+            snapshot: None,
         }
     }
 

@@ -40,12 +40,13 @@ pub(crate) enum LockedCutError {
         package: String,
         archive: String,
     },
-    #[error("{}: arches.{arch}.packages ({package}).sha256: {url} has SHA-256 {actual}, but the lock says {expected}; the lock was edited or is for another file: make it again with kerf lock", lock.display())]
+    #[error("{}: arches.{arch}.packages ({package}).{}: {url} has {} {actual}, but the lock says {expected}; the lock was edited or is for another file: make it again with kerf lock", lock.display(), algorithm.field().to_lowercase(), algorithm.name())]
     Digest {
         lock: PathBuf,
         arch: String,
         package: String,
         url: String,
+        algorithm: Algorithm,
         expected: String,
         actual: String,
     },
@@ -218,20 +219,45 @@ impl LockedPlan<'_> {
             arch: self.arch.as_str().to_owned(),
             package: package.info.name.clone(),
             url: package.url.clone(),
+            algorithm: Algorithm::Sha256,
             expected: expected.to_owned(),
             actual: deb.sha256.clone(),
         })
     }
 
-    /// The error for a package no place has any more (`url` was not found).
-    pub(crate) fn gone(&self, url: &str) -> Option<LockedCutError> {
-        let package = self.chosen.iter().find(|package| {
+    /// The error for a download from `url` that is not what the lock's digest says.
+    pub(crate) fn mismatch(
+        &self,
+        url: &str,
+        expected: &Digest,
+        actual: &Digest,
+    ) -> Option<LockedCutError> {
+        let package = self.package_at(url)?;
+        Some(LockedCutError::Digest {
+            lock: self.lock.path.clone(),
+            arch: self.arch.as_str().to_owned(),
+            package: package.info.name.clone(),
+            url: url.to_owned(),
+            algorithm: expected.algorithm(),
+            expected: expected.to_string(),
+            actual: actual.to_string(),
+        })
+    }
+
+    /// The package fetched from `url`, first place or fallback.
+    fn package_at(&self, url: &str) -> Option<&ChosenPackage> {
+        self.chosen.iter().find(|package| {
             package.url == url
                 || self
                     .fallbacks
                     .get(&package.archive)
                     .is_some_and(|base| format!("{base}{}", package.info.filename) == url)
-        })?;
+        })
+    }
+
+    /// The error for a package no place has any more (`url` was not found).
+    pub(crate) fn gone(&self, url: &str) -> Option<LockedCutError> {
+        let package = self.package_at(url)?;
         let locked = self.locked(&package.info.name)?;
         let suites = &self.lock.lock.arches.get(self.arch.as_str())?.suites;
         let newest = suites
