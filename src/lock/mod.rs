@@ -150,11 +150,15 @@ impl Lock {
             path: path.to_owned(),
             reason,
         };
+        // The path is named once, by this error, not again by the system's words.
         let file = fs_err::File::open(path).map_err(|error| {
-            read_error(
-                std::error::Error::source(&error)
-                    .map_or_else(|| error.to_string(), ToString::to_string),
-            )
+            read_error(match error.kind() {
+                std::io::ErrorKind::NotFound => {
+                    "it does not exist (make one with kerf lock)".to_owned()
+                }
+                std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+                _ => error.to_string(),
+            })
         })?;
         let mut bytes = Vec::new();
         file.take(MAX_LOCK_BYTES + 1)
@@ -202,10 +206,12 @@ impl Lock {
         };
         match object.get("version").map(serde_json::Value::as_u64) {
             None => {
-                return Err(field(
-                    "version",
-                    "missing; a kerf lock file starts with \"version\": 1".to_owned(),
-                ))
+                return Err(LockError::Field {
+                    path: path.to_owned(),
+                    field: "version".to_owned(),
+                    line: None,
+                    reason: "missing; a kerf lock file starts with \"version\": 1".to_owned(),
+                })
             }
             Some(None) => {
                 return Err(field(
