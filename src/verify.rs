@@ -112,6 +112,24 @@ pub(crate) fn verify(dir: &Path, manifest: &str) -> Result<Report, VerifyError> 
             });
             continue;
         };
+        if recorded.inode != 0 {
+            let inode = (metadata.dev(), metadata.ino());
+            match groups.get(&recorded.inode) {
+                None => {
+                    groups.insert(recorded.inode, (path.clone(), inode));
+                }
+                Some((first, seen)) if *seen != inode => {
+                    findings.push(Finding {
+                        path: path.clone(),
+                        problem: Problem::HardLink {
+                            expected: first.clone(),
+                        },
+                    });
+                    continue;
+                }
+                Some(_) => {}
+            }
+        }
         let problem = if generated.contains(path.as_str()) {
             None
         } else {
@@ -122,22 +140,6 @@ pub(crate) fn verify(dir: &Path, manifest: &str) -> Result<Report, VerifyError> 
                 path: path.clone(),
                 problem,
             });
-            continue;
-        }
-        if recorded.inode != 0 {
-            let inode = (metadata.dev(), metadata.ino());
-            match groups.get(&recorded.inode) {
-                None => {
-                    groups.insert(recorded.inode, (path.clone(), inode));
-                }
-                Some((first, seen)) if *seen != inode => findings.push(Finding {
-                    path: path.clone(),
-                    problem: Problem::HardLink {
-                        expected: first.clone(),
-                    },
-                }),
-                Some(_) => {}
-            }
         }
     }
     findings.extend(extras(&root, &manifest)?);
@@ -276,4 +278,161 @@ fn extras(root: &Root, manifest: &Manifest) -> Result<Vec<Finding>, VerifyError>
         }
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+    use crate::release::SliceKey;
+
+    fn path(path: &str, mode: u32, content: Option<&str>, link: Option<&str>) -> ManifestPath {
+        ManifestPath {
+            path: path.to_owned(),
+            mode,
+            slices: BTreeSet::from([SliceKey::new("hello", "data")]),
+            sha256: content.map(|text| crate::digest::sha256_hex(text.as_bytes())),
+            final_sha256: None,
+            size: content.map_or(0, |text| text.len() as u64),
+            link: link.map(str::to_owned),
+            inode: 0,
+        }
+    }
+
+    /// A root as a cut leaves it, with its manifest.
+    fn root() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |relative: &str| dir.path().join(relative);
+        for (relative, mode) in [
+            ("etc", 0o755),
+            ("usr/bin", 0o755),
+            ("var/lib/chisel", 0o755),
+        ] {
+            fs_err::create_dir_all(at(relative)).unwrap();
+            fs_err::set_permissions(at(relative), std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        fs_err::write(at("etc/hello.conf"), "greeting = hi\n").unwrap();
+        fs_err::write(at("usr/bin/hello"), "#!/bin/sh\necho hi\n").unwrap();
+        fs_err::set_permissions(at("usr/bin/hello"), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+        fs_err::hard_link(at("usr/bin/hello"), at("usr/bin/hi")).unwrap();
+        fs_err::os::unix::fs::symlink("hello", at("usr/bin/hey")).unwrap();
+        let mut hello = path("/usr/bin/hello", 0o755, Some("#!/bin/sh\necho hi\n"), None);
+        hello.inode = 1;
+        let mut hi = path("/usr/bin/hi", 0o755, Some("#!/bin/sh\necho hi\n"), None);
+        hi.inode = 1;
+        let mut conf = path("/etc/hello.conf", 0o644, Some("greeting = hello\n"), None);
+        // A mutate script rewrote it.
+        conf.final_sha256 = Some(crate::digest::sha256_hex(b"greeting = hi\n"));
+        conf.size = 14;
+        let manifest = Manifest {
+            packages: vec![crate::manifest::ManifestPackage {
+                name: "hello".to_owned(),
+                version: "1.0-1".to_owned(),
+                sha256: "ab".repeat(32),
+                arch: "amd64".to_owned(),
+            }],
+            slices: BTreeSet::from([SliceKey::new("hello", "data")]),
+            paths: [
+                path("/etc/", 0o755, None, None),
+                conf,
+                path("/usr/bin/", 0o755, None, None),
+                hello,
+                hi,
+                path("/usr/bin/hey", 0o777, None, Some("hello")),
+                path("/var/lib/chisel/manifest.wall", 0o644, None, None),
+            ]
+            .into_iter()
+            .map(|recorded| (recorded.path.clone(), recorded))
+            .collect(),
+        };
+        fs_err::write(
+            at("var/lib/chisel/manifest.wall"),
+            manifest.to_bytes().unwrap(),
+        )
+        .unwrap();
+        dir
+    }
+
+    fn findings(dir: &Path) -> Vec<String> {
+        verify(dir, crate::manifest::DEFAULT_PATH)
+            .unwrap()
+            .findings
+            .iter()
+            .map(|finding| format!("{}: {}", finding.path, finding.problem))
+            .collect()
+    }
+
+    #[test]
+    fn an_untouched_root_is_intact() {
+        let dir = root();
+        let report = verify(dir.path(), crate::manifest::DEFAULT_PATH).unwrap();
+        assert_eq!(report.checked, 7);
+        assert_eq!(report.findings, []);
+    }
+
+    #[test]
+    fn every_kind_of_change_is_named() {
+        let dir = root();
+        let at = |relative: &str| dir.path().join(relative);
+        fs_err::remove_file(at("usr/bin/hi")).unwrap();
+        fs_err::copy(at("usr/bin/hello"), at("usr/bin/hi")).unwrap();
+        fs_err::write(at("etc/hello.conf"), "greeting = yo\n").unwrap();
+        fs_err::remove_file(at("usr/bin/hey")).unwrap();
+        fs_err::os::unix::fs::symlink("/bin/sh", at("usr/bin/hey")).unwrap();
+        fs_err::set_permissions(at("usr/bin/hello"), std::fs::Permissions::from_mode(0o4755))
+            .unwrap();
+        fs_err::write(at("usr/bin/extra"), "").unwrap();
+        fs_err::create_dir(at("etc/extra.d")).unwrap();
+        fs_err::create_dir_all(at("var/lib/dpkg/status.d")).unwrap();
+
+        assert_eq!(
+            findings(dir.path()),
+            [
+                format!("/etc/extra.d/: extra: not in the manifest"),
+                format!(
+                    "/etc/hello.conf: content changed: SHA-256 {}, the manifest records {}",
+                    crate::digest::sha256_hex(b"greeting = yo\n"),
+                    crate::digest::sha256_hex(b"greeting = hi\n")
+                ),
+                "/usr/bin/extra: extra: not in the manifest".to_owned(),
+                "/usr/bin/hello: mode 4755, the manifest records 0755".to_owned(),
+                "/usr/bin/hey: links to /bin/sh, the manifest records hello".to_owned(),
+                "/usr/bin/hi: no longer a hard link of /usr/bin/hello (the manifest groups them)"
+                    .to_owned(),
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_paths_and_changed_kinds_are_named() {
+        let dir = root();
+        let at = |relative: &str| dir.path().join(relative);
+        fs_err::remove_file(at("usr/bin/hey")).unwrap();
+        fs_err::remove_file(at("etc/hello.conf")).unwrap();
+        fs_err::create_dir(at("etc/hello.conf")).unwrap();
+        assert_eq!(
+            findings(dir.path()),
+            [
+                "/etc/hello.conf: is a directory, the manifest records a file",
+                "/usr/bin/hey: missing",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_root_without_a_manifest_says_which_slice_writes_one() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            verify(dir.path(), crate::manifest::DEFAULT_PATH)
+                .unwrap_err()
+                .to_string(),
+            format!(
+                "{} has no manifest at /var/lib/chisel/manifest.wall: kerf verify checks a root against the manifest a `generate: manifest` slice writes; cut base-files_chisel into the root",
+                dir.path().display()
+            )
+        );
+    }
 }
