@@ -8,6 +8,7 @@ mod draft;
 mod examples;
 mod first_run;
 mod harness;
+mod locked_cuts;
 mod mutate_scripts;
 mod oci_image;
 mod release_commands;
