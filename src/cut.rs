@@ -94,7 +94,7 @@ pub(crate) enum CutError {
     #[error(transparent)]
     DpkgStatus(#[from] crate::dpkg_status::StatusError),
     #[error(transparent)]
-    Locked(#[from] LockedCutError),
+    Locked(Box<LockedCutError>),
 }
 
 impl CutError {
@@ -292,6 +292,12 @@ fn fetch_locked(
         (Some(error), _) => Err(error.into()),
         (None, Err(error)) => Err(error),
         (None, Ok(())) => Ok(fetched),
+    }
+}
+
+impl From<LockedCutError> for CutError {
+    fn from(error: LockedCutError) -> CutError {
+        CutError::Locked(Box::new(error))
     }
 }
 

@@ -391,7 +391,7 @@ mod tests {
         assert_eq!(
             findings(dir.path()),
             [
-                format!("/etc/extra.d/: extra: not in the manifest"),
+                "/etc/extra.d/: extra: not in the manifest".to_owned(),
                 format!(
                     "/etc/hello.conf: content changed: SHA-256 {}, the manifest records {}",
                     crate::digest::sha256_hex(b"greeting = yo\n"),

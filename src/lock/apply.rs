@@ -18,6 +18,19 @@ pub(crate) struct LockFile {
     pub(crate) lock: Lock,
 }
 
+/// A download that is not what the lock's digest says.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: arches.{arch}.packages ({package}).{}: {url} has {} {actual}, but the lock says {expected}; the lock was edited or is for another file: make it again with kerf lock", lock.display(), algorithm.field().to_lowercase(), algorithm.name())]
+pub(crate) struct DigestMismatch {
+    lock: PathBuf,
+    arch: String,
+    package: String,
+    url: String,
+    algorithm: Algorithm,
+    expected: String,
+    actual: String,
+}
+
 /// Why a cut cannot take its packages from the lock.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum LockedCutError {
@@ -40,16 +53,8 @@ pub(crate) enum LockedCutError {
         package: String,
         archive: String,
     },
-    #[error("{}: arches.{arch}.packages ({package}).{}: {url} has {} {actual}, but the lock says {expected}; the lock was edited or is for another file: make it again with kerf lock", lock.display(), algorithm.field().to_lowercase(), algorithm.name())]
-    Digest {
-        lock: PathBuf,
-        arch: String,
-        package: String,
-        url: String,
-        algorithm: Algorithm,
-        expected: String,
-        actual: String,
-    },
+    #[error(transparent)]
+    Digest(Box<DigestMismatch>),
     #[error("package \"{package}\" {version} is no longer at {url} (HTTP 404): the archive has dropped that version since the lock was made. Cut from the archive as it was then with --snapshot {suggested} (its InRelease was dated {date}), or make a new lock with kerf lock")]
     Gone {
         package: String,
@@ -69,7 +74,7 @@ impl LockedCutError {
             LockedCutError::Arch { .. }
             | LockedCutError::Packages { .. }
             | LockedCutError::Archive { .. }
-            | LockedCutError::Digest { .. }
+            | LockedCutError::Digest(_)
             | LockedCutError::Gone { .. }
             | LockedCutError::NoSnapshot(_) => true,
         }
@@ -214,7 +219,7 @@ impl LockedPlan<'_> {
         if deb.sha256 == expected {
             return Ok(());
         }
-        Err(LockedCutError::Digest {
+        Err(LockedCutError::Digest(Box::new(DigestMismatch {
             lock: self.lock.path.clone(),
             arch: self.arch.as_str().to_owned(),
             package: package.info.name.clone(),
@@ -222,7 +227,7 @@ impl LockedPlan<'_> {
             algorithm: Algorithm::Sha256,
             expected: expected.to_owned(),
             actual: deb.sha256.clone(),
-        })
+        })))
     }
 
     /// The error for a download from `url` that is not what the lock's digest says.
@@ -233,7 +238,7 @@ impl LockedPlan<'_> {
         actual: &Digest,
     ) -> Option<LockedCutError> {
         let package = self.package_at(url)?;
-        Some(LockedCutError::Digest {
+        Some(LockedCutError::Digest(Box::new(DigestMismatch {
             lock: self.lock.path.clone(),
             arch: self.arch.as_str().to_owned(),
             package: package.info.name.clone(),
@@ -241,7 +246,7 @@ impl LockedPlan<'_> {
             algorithm: expected.algorithm(),
             expected: expected.to_string(),
             actual: actual.to_string(),
-        })
+        })))
     }
 
     /// The package fetched from `url`, first place or fallback.
