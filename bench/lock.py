@@ -17,57 +17,15 @@ lock must keep: locked/plain cold (at most 0.5: a locked cut reads no index) and
 warm (at most 1.0).
 """
 import argparse
-import functools
-import http.server
 import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.join(ROOT, "..", "shared")
-MIRROR = os.path.join(SHARED, "fixtures", "noble-mirror")
-RELEASE = os.path.join(SHARED, "corpus", "chisel-releases", "ubuntu-24.04")
-
-CUTS = {
-    "small": ["base-files_base", "libc6_libs", "openssl_bins"],
-    "large": [
-        "base-files_base", "base-files_release-info", "ca-certificates_data", "tzdata_zoneinfo",
-        "libc6_libs", "libssl3t64_libs", "openssl_bins", "python3.12_standard", "coreutils_bins",
-        "bash_bins", "dash_bins", "busybox_bins", "curl_bins", "grep_bins", "sed_bins", "tar_bins",
-        "gzip_bins",
-    ],
-}
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
-
-
-def serve(directory):
-    handler = functools.partial(QuietHandler, directory=directory)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/"
-
-
-def run_once(argv, env):
-    """(wall seconds, peak RSS MiB) of one run; exits with kerf's message when it fails."""
-    with tempfile.TemporaryFile() as errors:
-        start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=errors, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        if os.waitstatus_to_exitcode(status) != 0:
-            errors.seek(0)
-            sys.exit(f"{' '.join(argv)} failed:\n{errors.read().decode(errors='replace')}")
-    return wall, usage.ru_maxrss / 1024
+# The fixture paths, the two cuts, the loopback server and the timed run are cut.py's.
+from cut import CUTS, MIRROR, RELEASE, ROOT, SHARED, CutFailed, run_once, serve
 
 
 def main():
@@ -119,6 +77,8 @@ def main():
         for _ in range(args.runs):
             samples["plain warm"].append(plain(plain_cache))
             samples["locked warm"].append(locked(locked_cache))
+    except CutFailed as error:
+        sys.exit(f"a run failed: {error}")
     finally:
         server.shutdown()
         server.server_close()

@@ -882,8 +882,8 @@ impl<'a> Archives<'a> {
         Ok(index)
     }
 
-    /// Like [`Archives::fetch_blob`], trying each of `urls` in turn while the previous one is
-    /// not found (HTTP 404).
+    /// The blob with this digest from the cache, or downloaded into it from the first of
+    /// `urls` that has it, sending `auth` (the Basic auth of the Pro archive it comes from).
     fn fetch_blob_from(
         &self,
         urls: &[String],
@@ -892,20 +892,15 @@ impl<'a> Archives<'a> {
         name: &str,
         auth: Option<&BasicAuth>,
     ) -> Result<PathBuf, ArchiveError> {
-        let mut result = Err(ArchiveError::NoArchive);
-        for url in urls {
-            result = self.fetch_blob(url, digest, size, name, auth);
-            match &result {
-                Err(ArchiveError::Fetch(FetchError::NotFound { .. })) => {
-                    tracing::debug!("{url}: not found, trying the next place");
-                }
-                _ => break,
-            }
+        if let Some(path) = self.cache.get(digest, size, Verify::Size) {
+            tracing::debug!("cache hit: {} is {}", urls.join(" or "), path.display());
+            return Ok(path);
         }
-        result
+        self.download_from(urls, digest, size, name, auth)
     }
 
-    /// Downloads the first of `urls` that is there into the cache (see [`Archives::download`]).
+    /// Downloads the first of `urls` that is there into the cache (see [`Archives::download`]):
+    /// each is tried in turn while the previous one is not found (HTTP 404).
     fn download_from(
         &self,
         urls: &[String],
@@ -925,23 +920,6 @@ impl<'a> Archives<'a> {
             }
         }
         result
-    }
-
-    /// The blob with this digest from the cache, or downloaded into it, sending `auth` (the
-    /// Basic auth of the Pro archive it comes from) with the request.
-    fn fetch_blob(
-        &self,
-        url: &str,
-        digest: &Digest,
-        size: Option<u64>,
-        name: &str,
-        auth: Option<&BasicAuth>,
-    ) -> Result<PathBuf, ArchiveError> {
-        if let Some(path) = self.cache.get(digest, size, Verify::Size) {
-            tracing::debug!("cache hit: {url} is {}", path.display());
-            return Ok(path);
-        }
-        self.download(url, digest, size, name, auth)
     }
 
     /// Downloads `url` into the cache as the blob `digest`, hashed (with SHA-256 too) on the
