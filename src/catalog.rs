@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::bundled;
 use crate::cache::{Cache, CacheError, CacheKey};
+use crate::lock::make::ReleaseIdentity;
 use crate::release::{self, Release, ReleaseErrors, SourceFile};
 use crate::transport::http::{FetchError, FetchOptions, Fetcher};
 
@@ -190,20 +191,43 @@ impl ReleaseSource {
         &self,
         settings: &CatalogSettings,
     ) -> Result<Release, CatalogError> {
+        Ok(self.load_identified(settings)?.0)
+    }
+
+    /// Like [`ReleaseSource::load_remembered`], with what a lock records of the release: its
+    /// source as `--release` takes it (a fetched branch with its commit) and a digest of its
+    /// files.
+    pub(crate) fn load_identified(
+        &self,
+        settings: &CatalogSettings,
+    ) -> Result<(Release, ReleaseIdentity), CatalogError> {
         let (origin, files) = self.files(settings)?;
+        let identity = ReleaseIdentity {
+            source: origin.clone(),
+            digest: format!("sha256:{}", release::content_digest(&files)),
+        };
+        let release = Self::load_checked(&origin, &files, settings)?;
+        Ok((release, identity))
+    }
+
+    fn load_checked(
+        origin: &str,
+        files: &[SourceFile],
+        settings: &CatalogSettings,
+    ) -> Result<Release, CatalogError> {
         let cache = Cache::open(&settings.cache_dir)?;
-        let fingerprint = release::fingerprint(&files);
+        let fingerprint = release::fingerprint(files);
         let key = CacheKey::CheckedRelease {
             fingerprint: &fingerprint,
         };
         if cache.get_keyed(&key)?.is_some() {
             return Ok(release::load_files_with(
-                &origin,
-                &files,
+                origin,
+                files,
                 release::Checks::FilesOnly,
             )?);
         }
-        let loaded = release::load_files(&origin, &files)?;
+        let loaded = release::load_files(origin, files)?;
         cache.put_keyed(&key, b"")?;
         Ok(loaded)
     }

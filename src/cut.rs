@@ -6,23 +6,27 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::archive::archives::{ArchiveSettings, Archives, VerifiedDeb, Wanted};
 use crate::archive::error::ArchiveError;
 use crate::archive::select::ChosenPackage;
+use crate::cache::CacheError;
 use crate::deb::{DebError, DebReader};
 use crate::extract::root::{Root, RootError};
 use crate::extract::{
     create_content, data_entry, extract_package, remove_until_mutate, ExtractError, Installed,
     InstalledKind, PackagePlan, Visitor,
 };
+use crate::lock::apply::{LockFile, LockedCutError, LockedPlan};
 use crate::manifest::{write_manifests, ManifestError, ManifestPackage};
 use crate::mutate::child::{Job, Listener, Runner};
 use crate::mutate::{Limits, MutateError};
 use crate::release::{Release, SliceKey};
 use crate::report::Reporter;
 use crate::resolve::{select, SelectError, Selection};
+use crate::transport::http::FetchError;
 
 /// How to cut: validated settings, built before any I/O.
 #[derive(Clone, Debug)]
@@ -37,6 +41,8 @@ pub(crate) struct CutOptions {
     pub(crate) script_limits: Limits,
     /// Write `/var/lib/dpkg/status.d/` for scanners (also done when the root already has one).
     pub(crate) dpkg_status: bool,
+    /// Take the packages from this lock instead of the archives' indexes.
+    pub(crate) locked: Option<Arc<LockFile>>,
 }
 
 /// A maintenance condition the user chose to ignore (`--ignore`).
@@ -87,6 +93,8 @@ pub(crate) enum CutError {
     Mutate(#[from] MutateError),
     #[error(transparent)]
     DpkgStatus(#[from] crate::dpkg_status::StatusError),
+    #[error(transparent)]
+    Locked(Box<LockedCutError>),
 }
 
 impl CutError {
@@ -102,6 +110,7 @@ impl CutError {
             CutError::Extract(error) => error.is_user_error(),
             CutError::Mutate(error) => error.is_user_error(),
             CutError::DpkgStatus(error) => error.is_user_error(),
+            CutError::Locked(error) => error.is_user_error(),
             CutError::Root(_) | CutError::Manifest(_) => false,
         }
     }
@@ -136,25 +145,51 @@ pub(crate) fn cut(
     // The root is checked before any download (chisel finds a missing root last).
     let root = Root::create(&options.root)?;
     let packages = selection.packages();
-    let archives = Archives::open(
-        release,
-        &options.archives,
-        Wanted::ForPackages(&packages),
-        reporter,
-    )?;
-    if archives
-        .opened()
-        .iter()
-        .all(|opened| opened.indexes.is_empty())
-    {
-        return Err(CutError::NoSuiteForArch(
-            options.archives.arch.as_str().to_owned(),
-        ));
-    }
-    if !archives
-        .opened()
-        .iter()
-        .any(|opened| maintenance.is_maintained(opened.archive.pro, today))
+    let (archives, locked) = match options.locked.as_deref() {
+        None => {
+            let archives = Archives::open(
+                release,
+                &options.archives,
+                Wanted::ForPackages(&packages),
+                reporter,
+            )?;
+            if archives
+                .opened()
+                .iter()
+                .all(|opened| opened.indexes.is_empty())
+            {
+                return Err(CutError::NoSuiteForArch(
+                    options.archives.arch.as_str().to_owned(),
+                ));
+            }
+            (archives, None)
+        }
+        Some(lock) => {
+            let plan = lock.plan(release, &packages, &options.archives)?;
+            let names = plan
+                .chosen
+                .iter()
+                .map(|package| package.archive.as_str())
+                .collect();
+            let archives = Archives::for_locked(
+                release,
+                &options.archives,
+                &names,
+                plan.fallbacks.clone(),
+                reporter,
+            )?;
+            (archives, Some(plan))
+        }
+    };
+    let locked_pros = locked.iter().flat_map(|plan| {
+        plan.chosen
+            .iter()
+            .filter_map(|package| release.archives.get(&package.archive))
+            .map(|archive| archive.pro)
+    });
+    if !locked_pros
+        .chain(archives.opened().iter().map(|opened| opened.archive.pro))
+        .any(|pro| maintenance.is_maintained(pro, today))
     {
         let ended = maintenance
             .expanded
@@ -168,14 +203,17 @@ pub(crate) fn cut(
         ));
     }
 
-    let chosen = packages
-        .iter()
-        .map(|name| archives.choose(name))
-        .collect::<Result<Vec<_>, _>>()?;
+    let chosen = match &locked {
+        None => packages
+            .iter()
+            .map(|name| archives.choose(name))
+            .collect::<Result<Vec<_>, _>>()?,
+        Some(plan) => plan.chosen.clone(),
+    };
     let mut installed: BTreeMap<String, Installed> = BTreeMap::new();
     let mut in_manifest = Vec::with_capacity(chosen.len());
     let mut debs: BTreeMap<String, PathBuf> = BTreeMap::new();
-    archives.fetch_in_order(&chosen, &mut |package, deb| -> Result<(), CutError> {
+    let mut extract = |package: &ChosenPackage, deb: VerifiedDeb| -> Result<(), CutError> {
         debs.insert(package.info.name.clone(), deb.path.clone());
         reporter.step(&format!(
             "Extracting files from package \"{}\"...",
@@ -185,7 +223,18 @@ pub(crate) fn cut(
         in_manifest.push(ManifestPackage::new(package, deb.sha256.clone()));
         extract_from_deb(package, &plan, &root, deb, &mut installed)?;
         Ok(())
-    })?;
+    };
+    match &locked {
+        None => archives.fetch_in_order(&chosen, &mut extract)?,
+        Some(plan) => {
+            // Every package is fetched and checked against the lock before the first file is
+            // written: a lock that does not match what the archive serves leaves the root as
+            // it was.
+            for (package, deb) in chosen.iter().zip(fetch_locked(&archives, plan)?) {
+                extract(package, deb)?;
+            }
+        }
+    }
     create_content(&selection, &root, &mut installed)?;
     run_scripts(&selection, &scripts, options, &mut installed, reporter)?;
     remove_until_mutate(&selection, &root, &mut installed)?;
@@ -208,9 +257,48 @@ pub(crate) fn cut(
         paths: installed.len(),
         bytes,
         downloaded: archives.downloaded(),
-        release_date: archives.newest_release_date(),
+        release_date: match &locked {
+            None => archives.newest_release_date(),
+            Some(plan) => plan.release_date(),
+        },
         installed,
     })
+}
+
+/// Fetches every locked package, in order, each checked against the lock.
+fn fetch_locked(
+    archives: &Archives<'_>,
+    plan: &LockedPlan<'_>,
+) -> Result<Vec<VerifiedDeb>, CutError> {
+    let mut fetched = Vec::with_capacity(plan.chosen.len());
+    let outcome =
+        archives.fetch_in_order(&plan.chosen, &mut |package, deb| -> Result<(), CutError> {
+            plan.check(package, &deb)?;
+            fetched.push(deb);
+            Ok(())
+        });
+    // The archive's own words are kept when the lock says nothing more.
+    let named = match &outcome {
+        Err(CutError::Archive(ArchiveError::Fetch(FetchError::NotFound { url }))) => plan.gone(url),
+        Err(CutError::Archive(ArchiveError::Cache(CacheError::HashMismatch {
+            what,
+            expected,
+            actual,
+            ..
+        }))) => plan.mismatch(what, expected, actual),
+        _ => None,
+    };
+    match (named, outcome) {
+        (Some(error), _) => Err(error.into()),
+        (None, Err(error)) => Err(error),
+        (None, Ok(())) => Ok(fetched),
+    }
+}
+
+impl From<LockedCutError> for CutError {
+    fn from(error: LockedCutError) -> CutError {
+        CutError::Locked(Box::new(error))
+    }
 }
 
 /// The package's name is filled in by `extract_from_deb`, which knows it.
@@ -325,6 +413,8 @@ mod format_tests;
 mod hostile_tests;
 #[cfg(test)]
 mod image_tests;
+#[cfg(test)]
+mod lock_tests;
 #[cfg(test)]
 mod scanner_tests;
 #[cfg(test)]

@@ -46,6 +46,7 @@ pub mod find;
 pub mod fuzzing;
 pub(crate) mod glob;
 pub mod info;
+pub(crate) mod lock;
 pub(crate) mod manifest;
 pub(crate) mod mutate;
 pub(crate) mod oci;
@@ -59,3 +60,4 @@ pub(crate) mod sbom;
 #[doc(hidden)]
 pub mod testing;
 pub(crate) mod transport;
+pub(crate) mod verify;

@@ -12,6 +12,10 @@ use crate::release::{Generate, PathKind, SliceKey};
 use crate::report::Reporter;
 use crate::resolve::Selection;
 
+/// Where kerf and chisel write the manifest: the `generate: manifest` path of
+/// `base-files_chisel`, which every chisel-releases branch defines the same way.
+pub(crate) const DEFAULT_PATH: &str = "/var/lib/chisel/manifest.wall";
+
 /// Why a manifest could not be written: always this machine's fault (exit status 2).
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write the manifest {path}: {reason}")]

@@ -14,6 +14,7 @@ use super::credentials::{find_credentials, CredentialsError};
 use super::error::ArchiveError;
 use super::index::{PackageIndex, ReleaseInfo};
 use super::select::{choose, ChosenPackage, DefaultUrls, OpenedArchive};
+use super::snapshot::{SnapshotId, SnapshotUrls};
 use crate::cache::{Cache, CacheKey, InsertError, Verify};
 use crate::clock::Timestamp;
 use crate::digest::{Algorithm, Digest, Hasher, HashingReader};
@@ -48,6 +49,22 @@ pub(crate) struct ArchiveSettings {
     pub(crate) now: Timestamp,
     /// Where Ubuntu's public archive lives, for archives no URL is given for.
     pub(crate) default_urls: DefaultUrls,
+    /// Read every archive (but those `archive_urls` names) as it was at this moment.
+    pub(crate) snapshot: Option<SnapshotId>,
+    /// Where the snapshot services are.
+    pub(crate) snapshot_urls: SnapshotUrls,
+}
+
+/// One suite as it was read: what a lock records of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SuiteRecord {
+    pub(crate) archive: String,
+    pub(crate) suite: String,
+    /// The archive's base URL without the snapshot: where it lives today.
+    pub(crate) live_url: String,
+    /// The InRelease `Date:` field, as written.
+    pub(crate) date: String,
+    pub(crate) inrelease_sha256: String,
 }
 
 /// Which archives to open.
@@ -119,6 +136,11 @@ pub(crate) struct Archives<'a> {
     downloaded: AtomicU64,
     /// The newest InRelease `Date` read, `i64::MIN` before any.
     newest_release_date: AtomicI64,
+    /// The suites read, as they were.
+    suites: Mutex<Vec<SuiteRecord>>,
+    /// Archive name → a second base URL for its packages, tried when the first has lost one
+    /// (a locked cut's snapshot).
+    fallbacks: BTreeMap<String, String>,
 }
 
 impl<'a> Archives<'a> {
@@ -133,20 +155,7 @@ impl<'a> Archives<'a> {
         wanted: Wanted<'_>,
         reporter: &'a dyn Reporter,
     ) -> Result<Archives<'a>, ArchiveError> {
-        let cache = Cache::open(&settings.cache_dir)?;
-        let fetcher = Fetcher::new(settings.fetch.clone())?;
-        let mut archives = Archives {
-            release,
-            settings,
-            reporter,
-            cache,
-            fetcher,
-            opened: Vec::new(),
-            credentials: ArchiveCredentials::new(),
-            homes: Mutex::new(BTreeMap::new()),
-            downloaded: AtomicU64::new(0),
-            newest_release_date: AtomicI64::new(i64::MIN),
-        };
+        let mut archives = Archives::unopened(release, settings, reporter)?;
         let pinned: BTreeSet<&str> = match wanted {
             Wanted::ForPackages(packages) => packages
                 .iter()
@@ -160,6 +169,82 @@ impl<'a> Archives<'a> {
         };
         archives.open_wanted(&pinned)?;
         Ok(archives)
+    }
+
+    /// The archives of a locked cut: no index is read; packages are fetched by the URLs the
+    /// lock gives, and when the archive has lost one, from `fallbacks` (archive name → base
+    /// URL) before failing. `archives` are the names the lock uses: the Pro ones among them get
+    /// their credentials, as when they are opened.
+    pub(crate) fn for_locked(
+        release: &'a Release,
+        settings: &'a ArchiveSettings,
+        archives: &BTreeSet<&str>,
+        fallbacks: BTreeMap<String, String>,
+        reporter: &'a dyn Reporter,
+    ) -> Result<Archives<'a>, ArchiveError> {
+        let mut opened = Archives::unopened(release, settings, reporter)?;
+        opened.fallbacks = fallbacks;
+        for name in archives {
+            let Some(archive) = release.archives.get(*name) else {
+                continue;
+            };
+            if archive.pro == Pro::None {
+                continue;
+            }
+            let found = find_credentials(&settings.auth_dir, &opened.base_url(archive))
+                .map_err(|source| ArchiveError::Credentials {
+                    archive: archive.name.clone(),
+                    source,
+                })?
+                .ok_or_else(|| ArchiveError::Credentials {
+                    archive: archive.name.clone(),
+                    source: CredentialsError::Missing {
+                        url: opened.base_url(archive),
+                    },
+                })?;
+            opened.credentials.insert(archive.name.clone(), found);
+        }
+        Ok(opened)
+    }
+
+    fn unopened(
+        release: &'a Release,
+        settings: &'a ArchiveSettings,
+        reporter: &'a dyn Reporter,
+    ) -> Result<Archives<'a>, ArchiveError> {
+        Ok(Archives {
+            release,
+            settings,
+            reporter,
+            cache: Cache::open(&settings.cache_dir)?,
+            fetcher: Fetcher::new(settings.fetch.clone())?,
+            opened: Vec::new(),
+            credentials: ArchiveCredentials::new(),
+            homes: Mutex::new(BTreeMap::new()),
+            downloaded: AtomicU64::new(0),
+            newest_release_date: AtomicI64::new(i64::MIN),
+            suites: Mutex::new(Vec::new()),
+            fallbacks: BTreeMap::new(),
+        })
+    }
+
+    /// The suites read so far, in the release's order of archives and suites.
+    pub(crate) fn suite_records(&self) -> Vec<SuiteRecord> {
+        let mut records = self.suites.lock().expect("suites lock").clone();
+        let order = |record: &SuiteRecord| {
+            let archive = self.release.archives.get(&record.archive);
+            (
+                record.archive.clone(),
+                archive.and_then(|archive| {
+                    archive
+                        .suites
+                        .iter()
+                        .position(|suite| *suite == record.suite)
+                }),
+            )
+        };
+        records.sort_by_key(order);
+        records
     }
 
     /// The archives that were opened, with their indexes.
@@ -206,8 +291,15 @@ impl<'a> Archives<'a> {
             );
             self.cache.evict(&digest);
         }
-        let path = self.download(
-            &package.url,
+        let mut urls = vec![package.url.clone()];
+        if let Some(fallback) = self.fallbacks.get(&package.archive) {
+            let url = format!("{fallback}{}", package.info.filename);
+            if url != package.url {
+                urls.push(url);
+            }
+        }
+        let path = self.download_from(
+            &urls,
             &digest,
             size,
             &package.info.name,
@@ -340,13 +432,20 @@ impl<'a> Archives<'a> {
             .base_for(archive, self.settings.arch, self.past_end_of_life())
     }
 
-    /// The URL the command line or the release gives for the archive, ending in `/`.
+    /// The URL the command line, the snapshot or the release gives for the archive, ending in
+    /// `/`. (An archive with no snapshot is refused when it is opened.)
     fn given_url(&self, archive: &Archive) -> Option<String> {
+        let snapshot = || {
+            let id = self.settings.snapshot?;
+            let urls = &self.settings.snapshot_urls;
+            urls.base_for(id, archive, self.settings.arch).ok()
+        };
         let url = self
             .settings
             .archive_urls
             .get(&archive.name)
             .cloned()
+            .or_else(snapshot)
             .or_else(|| archive.url.clone())?;
         Some(if url.ends_with('/') {
             url
@@ -452,6 +551,29 @@ impl<'a> Archives<'a> {
         }
     }
 
+    /// Where the archive lives today, whatever the snapshot: the URL the command line or the
+    /// release gives, else the one that answered, else the default place.
+    pub(crate) fn live_base(&self, archive: &Archive) -> String {
+        let given = self
+            .settings
+            .archive_urls
+            .get(&archive.name)
+            .or(archive.url.as_ref());
+        if let Some(url) = given {
+            return if url.ends_with('/') {
+                url.clone()
+            } else {
+                format!("{url}/")
+            };
+        }
+        if self.settings.snapshot.is_none() {
+            return self.base_url(archive);
+        }
+        self.settings
+            .default_urls
+            .base_for(archive, self.settings.arch, self.past_end_of_life())
+    }
+
     /// Whether the release's end of life has passed: Ubuntu then moves it to old-releases.
     fn past_end_of_life(&self) -> bool {
         self.settings.now.days() > self.release.maintenance.end_of_life.days_since_epoch()
@@ -477,6 +599,12 @@ impl<'a> Archives<'a> {
                     continue;
                 };
                 self.credentials.insert(archive.name.clone(), found);
+            }
+            if let Some(id) = self.settings.snapshot {
+                if !self.settings.archive_urls.contains_key(&archive.name) {
+                    let urls = &self.settings.snapshot_urls;
+                    urls.base_for(id, archive, self.settings.arch)?;
+                }
             }
             wanted.push(archive);
         }
@@ -554,6 +682,13 @@ impl<'a> Archives<'a> {
         if let Some(date) = crate::archive::index::parse_release_date(&info.date) {
             self.newest_release_date.fetch_max(date, Ordering::Relaxed);
         }
+        self.suites.lock().expect("suites lock").push(SuiteRecord {
+            archive: archive.name.clone(),
+            suite: suite.to_owned(),
+            live_url: self.live_base(archive),
+            date: info.date.clone(),
+            inrelease_sha256: inrelease_digest.to_string(),
+        });
         if !self.settings.ignore_release_dates {
             info.check_dates(self.settings.now.unix())
                 .map_err(index_error)?;
@@ -747,9 +882,26 @@ impl<'a> Archives<'a> {
         Ok(index)
     }
 
-    /// Like [`Archives::fetch_blob`], trying each of `urls` in turn while the previous one is
-    /// not found (HTTP 404).
+    /// The blob with this digest from the cache, or downloaded into it from the first of
+    /// `urls` that has it, sending `auth` (the Basic auth of the Pro archive it comes from).
     fn fetch_blob_from(
+        &self,
+        urls: &[String],
+        digest: &Digest,
+        size: Option<u64>,
+        name: &str,
+        auth: Option<&BasicAuth>,
+    ) -> Result<PathBuf, ArchiveError> {
+        if let Some(path) = self.cache.get(digest, size, Verify::Size) {
+            tracing::debug!("cache hit: {} is {}", urls.join(" or "), path.display());
+            return Ok(path);
+        }
+        self.download_from(urls, digest, size, name, auth)
+    }
+
+    /// Downloads the first of `urls` that is there into the cache (see [`Archives::download`]):
+    /// each is tried in turn while the previous one is not found (HTTP 404).
+    fn download_from(
         &self,
         urls: &[String],
         digest: &Digest,
@@ -759,7 +911,7 @@ impl<'a> Archives<'a> {
     ) -> Result<PathBuf, ArchiveError> {
         let mut result = Err(ArchiveError::NoArchive);
         for url in urls {
-            result = self.fetch_blob(url, digest, size, name, auth);
+            result = self.download(url, digest, size, name, auth);
             match &result {
                 Err(ArchiveError::Fetch(FetchError::NotFound { .. })) => {
                     tracing::debug!("{url}: not found, trying the next place");
@@ -768,23 +920,6 @@ impl<'a> Archives<'a> {
             }
         }
         result
-    }
-
-    /// The blob with this digest from the cache, or downloaded into it, sending `auth` (the
-    /// Basic auth of the Pro archive it comes from) with the request.
-    fn fetch_blob(
-        &self,
-        url: &str,
-        digest: &Digest,
-        size: Option<u64>,
-        name: &str,
-        auth: Option<&BasicAuth>,
-    ) -> Result<PathBuf, ArchiveError> {
-        if let Some(path) = self.cache.get(digest, size, Verify::Size) {
-            tracing::debug!("cache hit: {url} is {}", path.display());
-            return Ok(path);
-        }
-        self.download(url, digest, size, name, auth)
     }
 
     /// Downloads `url` into the cache as the blob `digest`, hashed (with SHA-256 too) on the

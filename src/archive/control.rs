@@ -52,6 +52,24 @@ pub(crate) enum ControlError {
     },
 }
 
+/// A binary package's source package and its version, from its `Source:` field: `name
+/// (version)`, `name` (the binary's own version), or no field (the binary's own name too).
+pub(crate) fn source_package(field: Option<&str>, name: &str, version: &str) -> (String, String) {
+    let Some(source) = field.map(str::trim).filter(|source| !source.is_empty()) else {
+        return (name.to_owned(), version.to_owned());
+    };
+    match source.split_once(' ') {
+        Some((source, own)) => (
+            source.to_owned(),
+            own.trim()
+                .trim_start_matches('(')
+                .trim_end_matches(')')
+                .to_owned(),
+        ),
+        None => (source.to_owned(), version.to_owned()),
+    }
+}
+
 /// Iterates over the paragraphs of deb822 text; see [`Paragraphs`].
 pub(crate) fn paragraphs(text: &str) -> Paragraphs<'_> {
     Paragraphs {

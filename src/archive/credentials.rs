@@ -30,6 +30,8 @@ pub(crate) fn auth_dir(lookup: impl Fn(&str) -> Option<OsString>) -> PathBuf {
 pub(crate) enum CredentialsError {
     #[error("cannot look up credentials for \"{url}\": {reason}")]
     Url { url: String, reason: &'static str },
+    #[error("no credentials for \"{url}\" in the auth directory, and the lock takes packages from this Ubuntu Pro archive (attach the machine with `pro attach`, or set KERF_AUTH_DIR)")]
+    Missing { url: String },
 }
 
 /// The parts of an archive URL that machine tokens are matched against.

@@ -66,6 +66,8 @@ pub(crate) enum ArchiveError {
         /// What each place said, in the order tried.
         tried: Vec<String>,
     },
+    #[error(transparent)]
+    NoSnapshot(#[from] super::snapshot::NoSnapshot),
     #[error("no archive could be opened: every archive of the release was skipped")]
     NoArchive,
     #[error("cannot read the cached file {path}: {reason}")]
@@ -88,6 +90,7 @@ impl ArchiveError {
             | ArchiveError::NotCached(_)
             | ArchiveError::Credentials { .. }
             | ArchiveError::Nowhere { .. }
+            | ArchiveError::NoSnapshot(_)
             | ArchiveError::NoArchive => true,
             ArchiveError::CachedFile { .. } => false,
         }

@@ -10,4 +10,5 @@ pub(crate) mod credentials;
 pub(crate) mod error;
 pub(crate) mod index;
 pub(crate) mod select;
+pub(crate) mod snapshot;
 pub(crate) mod version;

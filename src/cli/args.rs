@@ -26,7 +26,7 @@ pub(crate) struct Args {
 pub(crate) enum Command {
     /// Cut slices into a root filesystem: fetch, verify and extract
     #[command(
-        after_help = "Examples:\n  kerf cut --release ./chisel-releases --root ./rootfs base-files_base libc6_libs openssl_bins\n  kerf cut --release ./chisel-releases --root /rootfs --archive-url ubuntu=http://mirror.example/ubuntu/ openssl_bins\n  kerf cut --release ubuntu-24.04 --root /rootfs --dpkg-status --sbom /rootfs.spdx.json base-files_base base-files_release-info base-files_chisel openssl_bins\n  kerf cut --release ubuntu-24.04 --oci-layout ./image --tag latest --entrypoint /usr/bin/openssl --cmd version --user app:1000:1000 base-files_base libc6_libs openssl_bins\n  kerf cut --release ubuntu-24.04 --arch amd64,arm64 --oci-archive ./openssl.tar --tag 3 openssl_bins"
+        after_help = "Examples:\n  kerf cut --release ./chisel-releases --root ./rootfs base-files_base libc6_libs openssl_bins\n  kerf cut --release ./chisel-releases --root /rootfs --archive-url ubuntu=http://mirror.example/ubuntu/ openssl_bins\n  kerf cut --release ubuntu-24.04 --root /rootfs --dpkg-status --sbom /rootfs.spdx.json base-files_base base-files_release-info base-files_chisel openssl_bins\n  kerf cut --release ubuntu-24.04 --oci-layout ./image --tag latest --entrypoint /usr/bin/openssl --cmd version --user app:1000:1000 base-files_base libc6_libs openssl_bins\n  kerf cut --release ubuntu-24.04 --arch amd64,arm64 --oci-archive ./openssl.tar --tag 3 openssl_bins\n  kerf cut --locked kerf.lock --root ./rootfs\n  kerf cut --release ubuntu-24.04 --snapshot 20261201T000000Z --root ./rootfs openssl_bins"
     )]
     Cut(CutArgs),
     /// Print slice definitions, in chisel's format
@@ -98,6 +98,16 @@ pub(crate) enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Pin a cut: resolve slices as a cut does and write every package, version and digest
+    #[command(
+        after_help = "Examples:\n  kerf lock --release ubuntu-24.04 --arch amd64,arm64 base-files_base libc6_libs openssl_bins\n  kerf lock --release ubuntu-24.04 --snapshot 20261201T000000Z -o noble.lock openssl_bins\n  kerf lock --check kerf.lock\n\nThe lock (default ./kerf.lock, JSON, \"version\": 1) records the release and a digest of its\nfiles, every suite read (InRelease Date and SHA-256) and, per architecture, every package:\nversion, pool path, size, SHA-256 (and SHA-512), source package. Cut from it with\n`kerf cut --locked kerf.lock --root DIR`.\n\nWith --check, exit status 0: every locked package is the newest the archives have; 1: some have\nnewer versions (listed, security updates first) or the lock cannot be used; 2: kerf failed."
+    )]
+    Lock(LockArgs),
+    /// Check a cut root against its manifest: every recorded path, nothing extra
+    #[command(
+        after_help = "Examples:\n  kerf verify --root ./rootfs\n  kerf verify --root ./rootfs --manifest /var/lib/chisel/manifest.wall\n\nEvery path the manifest records must exist with its type, mode, size and SHA-256 (the final\none where a mutate script changed it) or link target; entries of recorded directories that\nthe manifest does not record are extra. Works on roots cut by chisel too.\n\nExit status: 0 the root is intact, 1 something is missing, changed or extra (listed on\nstdout) or there is no manifest, 2 the root could not be read."
+    )]
+    Verify(VerifyArgs),
     /// Print kerf's version and the releases bundled into it
     #[command(after_help = "Example:\n  kerf version")]
     Version,
@@ -208,12 +218,60 @@ pub(crate) struct CutArgs {
     /// *.cdx.json (see `kerf sbom`)
     #[arg(long, value_name = "FILE")]
     pub(crate) sbom: Option<PathBuf>,
+    /// Cut exactly what this lock file (from `kerf lock`) pins: its release, slices and
+    /// packages, fetched by pool path and checked against its digests; no index is read
+    #[arg(long, value_name = "FILE")]
+    pub(crate) locked: Option<PathBuf>,
     // Last: its help heading would also head the options after it.
     #[command(flatten)]
     pub(crate) image: ImageArgs,
-    /// Slices to cut, as PACKAGE_SLICE
-    #[arg(required = true, value_name = "SLICE")]
+    /// Slices to cut, as PACKAGE_SLICE (with --locked: the lock's, which these must match)
+    #[arg(required_unless_present = "locked", value_name = "SLICE")]
     pub(crate) slices: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct LockArgs {
+    #[command(flatten)]
+    pub(crate) release: ReleaseArg,
+    #[command(flatten)]
+    pub(crate) archives: ArchiveArgs,
+    /// Write the lock here
+    #[arg(long, short = 'o', value_name = "FILE", default_value = crate::lock::DEFAULT_LOCK_FILE, conflicts_with = "check")]
+    pub(crate) output: PathBuf,
+    /// Instead of writing a lock, tell whether this one is current: exit 1 and list the locked
+    /// packages the archives have newer versions of
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = crate::lock::DEFAULT_LOCK_FILE)]
+    pub(crate) check: Option<PathBuf>,
+    /// How many downloads to run at once
+    #[arg(long, short = 'j', default_value_t = 4, value_name = "N")]
+    pub(crate) jobs: usize,
+    /// Read an InRelease past its Valid-Until or dated in the future anyway (release-dates)
+    #[arg(long, value_name = "CONDITION", value_enum)]
+    pub(crate) ignore: Vec<IgnoreArg>,
+    /// Print only errors
+    #[arg(long, short = 'q', conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
+    /// Print every step; twice (-vv) also every request and cache hit
+    #[arg(long, short = 'v', action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+    /// Slices to lock, as PACKAGE_SLICE
+    #[arg(
+        required_unless_present = "check",
+        conflicts_with = "check",
+        value_name = "SLICE"
+    )]
+    pub(crate) slices: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct VerifyArgs {
+    /// The root directory to verify
+    #[arg(long, value_name = "DIR")]
+    pub(crate) root: PathBuf,
+    /// Where the manifest is inside the root
+    #[arg(long, value_name = "PATH", default_value = crate::manifest::DEFAULT_PATH)]
+    pub(crate) manifest: String,
 }
 
 /// `cut`'s image output and accounts.
@@ -289,6 +347,10 @@ pub(crate) struct ArchiveArgs {
     /// Use only the cache; fail instead of touching the network
     #[arg(long)]
     pub(crate) offline: bool,
+    /// Read the archives as they were at this moment (UTC, YYYYMMDDTHHMMSSZ) from Ubuntu's and
+    /// Debian's snapshot services [env: KERF_SNAPSHOT_URL for Ubuntu's]
+    #[arg(long, value_name = "ID")]
+    pub(crate) snapshot: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -189,6 +189,7 @@ fn cut_for_sizes(
         scripts: settings::script_runner(),
         script_limits: crate::mutate::Limits::default(),
         dpkg_status: false,
+        locked: None,
     };
     let reporter = printer::reporter(args.quiet, false);
     let summary = crate::cut::cut(release, requested, &options, reporter.as_ref());

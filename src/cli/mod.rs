@@ -5,6 +5,7 @@
 mod args;
 mod explain;
 mod image;
+mod lock;
 mod printer;
 mod sbom;
 mod settings;
@@ -178,6 +179,15 @@ fn exit_status(error: &anyhow::Error) -> u8 {
                 .downcast_ref::<crate::sbom::SbomError>()
                 .is_some_and(crate::sbom::SbomError::is_user_error)
             || cause
+                .downcast_ref::<crate::lock::LockError>()
+                .is_some_and(crate::lock::LockError::is_user_error)
+            || cause
+                .downcast_ref::<crate::lock::make::MakeError>()
+                .is_some_and(crate::lock::make::MakeError::is_user_error)
+            || cause
+                .downcast_ref::<crate::verify::VerifyError>()
+                .is_some_and(crate::verify::VerifyError::is_user_error)
+            || cause
                 .downcast_ref::<crate::explain::ExplainError>()
                 .is_some_and(crate::explain::ExplainError::is_user_error)
     });
@@ -197,6 +207,8 @@ fn execute(command: Command) -> Result<ExitCode> {
         Command::Draft(args) => draft(&args),
         Command::Check(args) => check(&args),
         Command::Sbom(args) => sbom::run(&args),
+        Command::Lock(args) => lock::lock(&args),
+        Command::Verify(args) => lock::verify(&args),
         Command::Tree(args) => explain::run_tree(&args),
         Command::Report(args) => explain::run_report(&args),
         Command::Version => version(),
@@ -422,10 +434,10 @@ pub(crate) fn human_bytes(bytes: u64) -> String {
     }
 }
 
-fn cut(args: &CutArgs) -> Result<ExitCode> {
-    let started = Instant::now();
+/// Slice names as given on the command line, each once.
+fn slice_keys(names: &[String]) -> Result<Vec<SliceKey>, UsageError> {
     let mut slices = Vec::new();
-    for name in &args.slices {
+    for name in names {
         let key = SliceKey::parse(name).ok_or_else(|| {
             UsageError(format!(
                 "invalid slice reference: \"{name}\" (expected PACKAGE_SLICE, e.g. libc6_libs)"
@@ -435,20 +447,40 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
             slices.push(key);
         }
     }
+    Ok(slices)
+}
+
+fn cut(args: &CutArgs) -> Result<ExitCode> {
+    let started = Instant::now();
+    let mut slices = slice_keys(&args.slices)?;
     let sbom_format = args
         .sbom
         .as_deref()
         .map(sbom::format_from_name)
         .transpose()?;
     let extras = image::extras(args, &process_env)?;
-    let options = settings::cut_options(args, extras.arches.first().copied(), &process_env)?;
+    let mut options = settings::cut_options(args, extras.arches.first().copied(), &process_env)?;
     let catalog = settings::catalog_settings(
         Some(&options.archives.cache_dir),
         options.archives.offline,
         &process_env,
     )?;
-    let source = release_source(&args.release)?;
-    let release = source.load_remembered(&catalog)?;
+    let (source, release) = match &args.locked {
+        None => {
+            let source = release_source(&args.release)?;
+            let release = source.load_remembered(&catalog)?;
+            (source, release)
+        }
+        Some(path) => {
+            let locked = lock::locked_cut(args, path, &slices, &catalog)?;
+            if let Some(arch) = locked.arch {
+                options.archives.arch = arch;
+            }
+            options.locked = Some(locked.lock);
+            slices = locked.slices;
+            (locked.source, locked.release)
+        }
+    };
     settings::check_against(&options.archives, &release)?;
     let failure = |error: CutError| -> anyhow::Error {
         match error {

@@ -10,6 +10,7 @@ use super::args::{ArchiveArgs, CutArgs, IgnoreArg};
 use super::UsageError;
 use crate::archive::archives::ArchiveSettings;
 use crate::archive::select::DefaultUrls;
+use crate::archive::snapshot::{SnapshotId, SnapshotUrls};
 use crate::catalog::{CatalogSettings, DEFAULT_CHISEL_RELEASES_URL};
 use crate::clock::Timestamp;
 use crate::cut::{CutOptions, Ignore};
@@ -23,6 +24,14 @@ pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<OsString>;
 /// 1970 (to reproduce a run of another day, or to read an archive copy past its
 /// `Valid-Until` as it was then).
 pub(crate) const NOW_VARIABLE: &str = "KERF_NOW";
+
+/// The environment variables that say where the snapshot services are: Ubuntu's archive,
+/// Ubuntu's ports archive, and Debian's service (`<URL><archive>/<ID>/`).
+pub(crate) const SNAPSHOT_VARIABLES: [&str; 3] = [
+    "KERF_SNAPSHOT_URL",
+    "KERF_SNAPSHOT_PORTS_URL",
+    "KERF_DEBIAN_SNAPSHOT_URL",
+];
 
 /// The environment variable that says where branches of chisel-releases are fetched from.
 pub(crate) const CHISEL_RELEASES_VARIABLE: &str = "KERF_CHISEL_RELEASES_URL";
@@ -91,6 +100,12 @@ pub(crate) fn archive_settings(
         Some(dir) => dir.clone(),
         None => default_cache_dir(env)?,
     };
+    let snapshot = args
+        .snapshot
+        .as_deref()
+        .map(SnapshotId::parse)
+        .transpose()
+        .map_err(|error| UsageError(format!("--snapshot: {error}")))?;
     Ok(ArchiveSettings {
         arch,
         cache_dir,
@@ -99,9 +114,13 @@ pub(crate) fn archive_settings(
         jobs: 4,
         fetch: FetchOptions::default(),
         auth_dir: crate::archive::credentials::auth_dir(|name| env(name)),
-        ignore_release_dates: false,
+        // A snapshot keeps its InRelease files as they were signed: their Valid-Until has
+        // passed by design.
+        ignore_release_dates: snapshot.is_some(),
         now: now(env)?,
         default_urls: DefaultUrls::ubuntu(),
+        snapshot,
+        snapshot_urls: snapshot_urls(env)?,
     })
 }
 
@@ -129,7 +148,7 @@ pub(crate) fn cut_options(
     };
     let mut archives = archive_settings(&one_arch, env)?;
     archives.jobs = args.jobs;
-    archives.ignore_release_dates = args.ignore.contains(&IgnoreArg::ReleaseDates);
+    archives.ignore_release_dates |= args.ignore.contains(&IgnoreArg::ReleaseDates);
     let ignore: BTreeSet<Ignore> = args
         .ignore
         .iter()
@@ -146,6 +165,7 @@ pub(crate) fn cut_options(
         scripts: script_runner(),
         script_limits: crate::mutate::Limits::default(),
         dpkg_status: args.dpkg_status,
+        locked: None,
     })
 }
 
@@ -164,6 +184,41 @@ pub(crate) fn check_against(
         }
     }
     Ok(())
+}
+
+/// The snapshot services, from the environment or the public ones.
+fn snapshot_urls(env: Env<'_>) -> Result<SnapshotUrls, UsageError> {
+    let public = SnapshotUrls::public();
+    let [ubuntu, ports, debian] = SNAPSHOT_VARIABLES;
+    let mut urls = [
+        (ubuntu, public.ubuntu),
+        (ports, public.ubuntu_ports),
+        (debian, public.debian),
+    ];
+    for (name, url) in &mut urls {
+        let Some(value) = env(name).filter(|value| !value.is_empty()) else {
+            continue;
+        };
+        let given = value
+            .to_str()
+            .filter(|given| is_archive_url(given))
+            .ok_or_else(|| {
+                UsageError(format!(
+                    "invalid {name} {value:?}: expected an http://, https:// or file:/// URL"
+                ))
+            })?;
+        *url = if given.ends_with('/') {
+            given.to_owned()
+        } else {
+            format!("{given}/")
+        };
+    }
+    let [(_, ubuntu), (_, ubuntu_ports), (_, debian)] = urls;
+    Ok(SnapshotUrls {
+        ubuntu,
+        ubuntu_ports,
+        debian,
+    })
 }
 
 fn is_archive_url(url: &str) -> bool {
@@ -232,6 +287,7 @@ mod tests {
             cache_dir: None,
             archive_urls: urls.iter().map(|url| (*url).to_owned()).collect(),
             offline: false,
+            snapshot: None,
         }
     }
 

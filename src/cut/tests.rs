@@ -83,11 +83,14 @@ impl Env {
                 ignore_release_dates: false,
                 now: crate::clock::Timestamp::now(),
                 default_urls: crate::archive::select::DefaultUrls::ubuntu(),
+                snapshot: None,
+                snapshot_urls: crate::archive::snapshot::SnapshotUrls::public(),
             },
             ignore: std::collections::BTreeSet::new(),
             scripts: crate::mutate::child::Runner::InProcess,
             script_limits: crate::mutate::Limits::default(),
             dpkg_status: false,
+            locked: None,
         }
     }
 

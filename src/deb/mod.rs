@@ -331,7 +331,6 @@ impl<R: Read> DebReader<R> {
         })
     }
 
-    #[cfg(any(test, feature = "fuzzing"))]
     /// The text of the `control` file in `control.tar*`.
     pub(crate) fn control(self) -> Result<String, DebError> {
         Ok(self.control_files(false)?.0)

@@ -93,9 +93,16 @@ pub enum Checks {
 /// A digest of the release's files (names and contents) and of this kerf's version, under which
 /// a caller may remember that the release passed every check.
 pub fn fingerprint(files: &[SourceFile]) -> String {
+    crate::digest::sha256_hex(
+        format!("{}\n{}", env!("CARGO_PKG_VERSION"), content_digest(files)).as_bytes(),
+    )
+}
+
+/// The SHA-256 (hex) of the release's files, names and contents: what a lock records to tell
+/// the release it was made from, whichever kerf reads it.
+pub fn content_digest(files: &[SourceFile]) -> String {
     use crate::digest::{Algorithm, Hasher};
     let mut hasher = Hasher::new(&[Algorithm::Sha256]);
-    hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
     let mut sorted: Vec<&SourceFile> = files.iter().collect();
     sorted.sort_by(|a, b| a.path.cmp(&b.path));
     for file in sorted {

@@ -7,7 +7,10 @@ mod model;
 mod validate;
 
 pub use error::{ErrorKind, Location, ReleaseError, ReleaseErrors};
-pub use load::{fingerprint, load_dir, load_files, load_files_with, read_dir, Checks, SourceFile};
+pub use load::{
+    content_digest, fingerprint, load_dir, load_files, load_files_with, read_dir, Checks,
+    SourceFile,
+};
 pub use model::*;
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ use crate::release::SliceKey;
 use os_release::{OsRelease, OsReleaseError};
 
 /// Where chisel's releases, and kerf's, put the manifest (`base-files_chisel`).
-pub(crate) const MANIFEST_PATH: &str = "/var/lib/chisel/manifest.wall";
+pub(crate) const MANIFEST_PATH: &str = crate::manifest::DEFAULT_PATH;
 
 /// Files hashed at once.
 const HASH_THREADS: usize = 4;
@@ -287,20 +287,11 @@ impl Stanza {
     /// The source package and version: `Source: name (version)`, `Source: name` (same
     /// version as the binary), or none (same name too).
     fn source(&self, package: &crate::manifest::ManifestPackage) -> (String, String) {
-        let Some(source) = &self.source else {
-            return (package.name.clone(), package.version.clone());
-        };
-        match source.split_once(' ') {
-            Some((name, version)) => (
-                name.to_owned(),
-                version
-                    .trim()
-                    .trim_start_matches('(')
-                    .trim_end_matches(')')
-                    .to_owned(),
-            ),
-            None => (source.clone(), package.version.clone()),
-        }
+        crate::archive::control::source_package(
+            self.source.as_deref(),
+            &package.name,
+            &package.version,
+        )
     }
 }
 
@@ -414,29 +405,7 @@ fn sha1_of(root: &Root, dir: &Path, path: &str) -> Result<String, SbomError> {
 
 /// `2024-04-25T12:00:00Z`.
 pub(crate) fn rfc3339(seconds: i64) -> String {
-    let days = seconds.div_euclid(86_400);
-    let in_day = seconds.rem_euclid(86_400);
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        in_day / 3600,
-        in_day % 3600 / 60,
-        in_day % 60
-    )
+    crate::clock::Timestamp::from_unix(seconds).rfc3339()
 }
 
 /// A stable identifier made from the SBOM's content: the same root gives the same one.

@@ -310,14 +310,6 @@ fn a_file_the_manifest_lists_must_be_there() {
 }
 
 #[test]
-fn times_are_rfc3339_in_utc() {
-    assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-    assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-    assert_eq!(rfc3339(1_714_000_000), "2024-04-24T23:06:40Z");
-    assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
-}
-
-#[test]
 fn formats_follow_the_file_name() {
     assert_eq!(
         Format::from_file_name(Path::new("out/root.spdx.json")),

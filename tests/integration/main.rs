@@ -9,6 +9,7 @@ mod examples;
 mod explain;
 mod first_run;
 mod harness;
+mod locked_cuts;
 mod mutate_scripts;
 mod oci_image;
 mod release_commands;
