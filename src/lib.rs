@@ -18,6 +18,7 @@
 //! | choose slices for a cut | [`resolve`] | [`resolve::Selection`] |
 //! | print definitions and search | [`info`], [`find`] | |
 //! | check that a root's programs find their interpreters and libraries | `check` | |
+//! | explain a root: the closure as a tree, why a slice is there, an HTML report | `explain` | |
 //! | the command line | [`cli`] | |
 
 #![deny(unsafe_code)]
@@ -36,6 +37,7 @@ pub(crate) mod digest;
 pub(crate) mod dpkg_status;
 pub(crate) mod draft;
 pub(crate) mod elf;
+pub(crate) mod explain;
 pub(crate) mod extract;
 pub mod find;
 /// Entry points for the fuzz targets in `fuzz/`; not API.

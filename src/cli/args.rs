@@ -70,6 +70,16 @@ pub(crate) enum Command {
         after_help = "Examples:\n  kerf sbom --root ./rootfs > rootfs.spdx.json\n  kerf sbom --root ./rootfs --format cyclonedx-json -o rootfs.cdx.json\n\nThe root needs the manifest a `generate: manifest` slice writes (base-files_chisel) and an\nos-release (base-files_release-info). Packages come from the manifest, with their maintainer\nand source package from /var/lib/dpkg/status.d when `cut --dpkg-status` wrote it. The same\nroot gives the same bytes: the creation time is SOURCE_DATE_EPOCH, else when the manifest\nwas written."
     )]
     Sbom(SbomArgs),
+    /// Show the essential closure of slices as a tree, with what each slice and package costs
+    #[command(
+        after_help = "Examples:\n  kerf tree --release ubuntu-24.04 openssl_bins python3.12_standard\n  kerf tree --release ubuntu-24.04 --root ./rootfs\n  kerf tree --release ubuntu-24.04 --why libssl3t64_libs openssl_bins python3.12_standard\n  kerf tree --release ubuntu-24.04 --root ./rootfs --why /usr/lib/x86_64-linux-gnu/libssl.so.3\n\nEach slice is shown under the first slice that needs it (essentials by name); a later\nmention says where it was shown. Sizes are the bytes of the regular files each slice\ninstalls (a file several slices list counts once, for the first by name): from the root's\nmanifest with --root (then SLICE defaults to the slices the root was cut with), else from a\ncut into a temporary directory (packages through the cache)."
+    )]
+    Tree(TreeArgs),
+    /// Write a self-contained HTML report of a cut root: a treemap, its packages and slices
+    #[command(
+        after_help = "Examples:\n  kerf report --root ./rootfs -o report.html\n  kerf report --root ./rootfs --release ubuntu-24.04 -o report.html\n\nThe page needs nothing but itself (no network, no external script or font) and prints\ncleanly. The root needs the manifest a `generate: manifest` slice writes (base-files_chisel).\nWith --release it also tells the requested slices from their essentials and names the\nrelease's archives."
+    )]
+    Report(ReportArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     #[command(
         after_help = "Examples:\n  kerf completions bash > /etc/bash_completion.d/kerf\n  kerf completions zsh > \"${fpath[1]}/_kerf\"\n  kerf completions fish > ~/.config/fish/completions/kerf.fish"
@@ -128,6 +138,40 @@ pub(crate) struct SbomArgs {
     /// Write the SBOM here (through a temporary file) instead of to stdout
     #[arg(long, short = 'o', value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct TreeArgs {
+    #[command(flatten)]
+    pub(crate) release: ReleaseArg,
+    #[command(flatten)]
+    pub(crate) archives: ArchiveArgs,
+    /// Read the sizes from this cut root's manifest instead of cutting the slices
+    #[arg(long, value_name = "DIR")]
+    pub(crate) root: Option<PathBuf>,
+    /// Print the chains of essentials that lead from the requested slices to this slice,
+    /// package, or absolute path
+    #[arg(long, value_name = "SLICE_OR_PATH")]
+    pub(crate) why: Option<String>,
+    /// Print no progress while the packages are fetched
+    #[arg(long, short = 'q')]
+    pub(crate) quiet: bool,
+    /// The requested slices, as PACKAGE_SLICE (with --root: default the root's)
+    #[arg(value_name = "SLICE", required_unless_present = "root")]
+    pub(crate) slices: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ReportArgs {
+    /// The cut root to describe
+    #[arg(long, value_name = "DIR")]
+    pub(crate) root: PathBuf,
+    /// Write the HTML page here (through a temporary file)
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: PathBuf,
+    /// The release the root was cut from, to tell requested slices from essentials
+    #[arg(long, value_name = "DIR_OR_NAME")]
+    pub(crate) release: Option<String>,
 }
 
 /// The values of `kerf sbom --format`.

@@ -3,6 +3,7 @@
 //! Exit status: 0 success, 1 the user's input (or an archive) said no, 2 an unexpected failure.
 
 mod args;
+mod explain;
 mod image;
 mod lock;
 mod printer;
@@ -186,6 +187,9 @@ fn exit_status(error: &anyhow::Error) -> u8 {
             || cause
                 .downcast_ref::<crate::verify::VerifyError>()
                 .is_some_and(crate::verify::VerifyError::is_user_error)
+            || cause
+                .downcast_ref::<crate::explain::ExplainError>()
+                .is_some_and(crate::explain::ExplainError::is_user_error)
     });
     if user {
         1
@@ -205,6 +209,8 @@ fn execute(command: Command) -> Result<ExitCode> {
         Command::Sbom(args) => sbom::run(&args),
         Command::Lock(args) => lock::lock(&args),
         Command::Verify(args) => lock::verify(&args),
+        Command::Tree(args) => explain::run_tree(&args),
+        Command::Report(args) => explain::run_report(&args),
         Command::Version => version(),
         Command::Completions { shell } => completions(shell),
         Command::Man { out } => man(out.as_deref()),
@@ -520,6 +526,7 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
                 human_bytes(summary.downloaded),
                 started.elapsed().as_secs_f64()
             );
+            eprint!("{}", explain::largest_packages(&summary));
         }
     }
     if let (Some(path), Some(format)) = (&args.sbom, sbom_format) {

@@ -268,7 +268,7 @@ fn now(env: Env<'_>) -> Result<Timestamp, UsageError> {
 
 /// The scripts run in a child kerf: this very executable. Where it cannot be found (no `/proc`
 /// in a bare chroot), cuts without scripts still work; one with scripts says why it cannot.
-fn script_runner() -> crate::mutate::child::Runner {
+pub(crate) fn script_runner() -> crate::mutate::child::Runner {
     match std::env::current_exe() {
         Ok(exe) => crate::mutate::child::Runner::Child(exe),
         Err(error) => crate::mutate::child::Runner::Unavailable(format!(

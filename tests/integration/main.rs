@@ -6,6 +6,7 @@ mod check;
 mod cut_fixture;
 mod draft;
 mod examples;
+mod explain;
 mod first_run;
 mod harness;
 mod locked_cuts;
