@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use super::credentials::{find_credentials, CredentialsError};
+use super::decode::{parse_compressed, Compression};
 use super::error::ArchiveError;
 use super::index::{PackageIndex, ReleaseInfo};
 use super::select::{choose, ChosenPackage, DefaultUrls, OpenedArchive};
@@ -88,14 +89,6 @@ fn is_elsewhere(error: &ArchiveError) -> bool {
         }
         _ => false,
     }
-}
-
-/// How a Packages index is stored on the archive.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum IndexCompression {
-    Gzip,
-    Xz,
-    None,
 }
 
 /// The Basic auth of each opened Pro archive, by archive name. Plain archives have none, so no
@@ -565,27 +558,45 @@ impl<'a> Archives<'a> {
             // The suite does not carry this architecture at all.
             return Ok(Vec::new());
         }
-        let mut indexes = Vec::new();
-        for component in &archive.components {
-            if !info.has_component(component) {
-                return Err(ArchiveError::Suite {
-                    archive: archive.name.clone(),
-                    suite: suite.to_owned(),
-                    problem: format!("archive has no component \"{component}\""),
-                });
-            }
-            let index = self.open_index(
-                archive,
-                &base,
-                suite,
-                component,
-                &info,
-                &inrelease_digest,
-                auth,
-            )?;
-            indexes.push((suite.to_owned(), component.clone(), index));
+        if let Some(component) = archive
+            .components
+            .iter()
+            .find(|component| !info.has_component(component))
+        {
+            return Err(ArchiveError::Suite {
+                archive: archive.name.clone(),
+                suite: suite.to_owned(),
+                problem: format!("archive has no component \"{component}\""),
+            });
         }
-        Ok(indexes)
+        // Every component at once: a suite's big index (universe) need not wait for its small
+        // one, and the other suites' indexes share the cores meanwhile.
+        let opened: Vec<Result<PackageIndex, ArchiveError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = archive
+                .components
+                .iter()
+                .map(|component| {
+                    let (base, info, digest) = (&base, &info, &inrelease_digest);
+                    scope.spawn(move || {
+                        self.open_index(archive, base, suite, component, info, digest, auth)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| {
+                    handle
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        archive
+            .components
+            .iter()
+            .zip(opened)
+            .map(|(component, index)| Ok((suite.to_owned(), component.clone(), index?)))
+            .collect()
     }
 
     /// The signed text of an InRelease file, verified against the archive's keys. The text of a
@@ -672,9 +683,9 @@ impl<'a> Archives<'a> {
         // The smallest form the suite lists: Debian's pockets publish `.xz` only, a flat
         // archive may publish the plain file only.
         let (path, compression, signed) = [
-            (".gz", IndexCompression::Gzip),
-            (".xz", IndexCompression::Xz),
-            ("", IndexCompression::None),
+            (".gz", Compression::Gzip),
+            (".xz", Compression::Xz),
+            ("", Compression::None),
         ]
         .into_iter()
         .find_map(|(extension, compression)| {
@@ -713,27 +724,20 @@ impl<'a> Archives<'a> {
             auth,
         )?;
 
-        let cached_error = |error: std::io::Error| ArchiveError::CachedFile {
+        let file = fs_err::File::open(&blob).map_err(|error| ArchiveError::CachedFile {
             path: blob.clone(),
             reason: error.to_string(),
-        };
-        let file = BufReader::new(fs_err::File::open(&blob).map_err(cached_error)?);
-        let decompressed: Box<dyn std::io::Read> = match compression {
-            IndexCompression::Gzip => Box::new(flate2::read::GzDecoder::new(file)),
-            IndexCompression::Xz => Box::new(liblzma::read::XzDecoder::new(file)),
-            IndexCompression::None => Box::new(file),
-        };
+        })?;
         // The decompressed index is checked too, when the suite signs it: a compressor bug or
         // a crafted stream that decompresses differently is caught, not parsed into the cut.
         let plain = info
             .files
             .get(&plain_path)
-            .filter(|_| compression != IndexCompression::None);
+            .filter(|_| compression != Compression::None);
         let algorithm = plain.map_or(Algorithm::Sha256, |plain| plain.digest.algorithm());
-        let mut hashing = HashingReader::new(decompressed, Hasher::new(&[algorithm]));
-        let index = PackageIndex::read(BufReader::new(&mut hashing), &url).map_err(index_error)?;
-        std::io::copy(&mut hashing, &mut std::io::sink()).map_err(cached_error)?;
-        let actual = hashing.finish().get(algorithm).expect("asked for it");
+        let (index, hashes) =
+            parse_compressed(file, compression, algorithm, &url).map_err(index_error)?;
+        let actual = hashes.get(algorithm).expect("asked for it");
         if let Some(plain) = plain.filter(|plain| plain.digest != actual) {
             return Err(ArchiveError::IndexDigest {
                 archive: archive.name.clone(),
