@@ -475,7 +475,12 @@ impl StanzaFields {
 
     fn get(&self, field: Field) -> Option<std::borrow::Cow<'_, str>> {
         let (start, end) = self.ranges[field as usize]?;
-        Some(String::from_utf8_lossy(&self.values[start..end]))
+        let value = &self.values[start..end];
+        // The common case, valid UTF-8, is checked the fast way.
+        Some(match std::str::from_utf8(value) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(value),
+        })
     }
 
     /// Appends the finished stanza's table line to `table`, checked, and starts the next
@@ -541,7 +546,11 @@ impl StanzaFields {
         table.push_str(itoa(size, &mut [0; 20]));
         table.push('\t');
         // Lowercase, as the digest prints (the lookup reads it back with `Digest::from_hex`).
-        table.extend(digest.chars().map(|c| c.to_ascii_lowercase()));
+        if digest.bytes().any(|byte| byte.is_ascii_uppercase()) {
+            table.push_str(&digest.to_ascii_lowercase());
+        } else {
+            table.push_str(&digest);
+        }
         table.push('\n');
         Ok(Some(name.len()))
     }
