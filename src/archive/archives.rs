@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use super::credentials::{find_credentials, CredentialsError};
-use super::decode::{parse_compressed, Compression};
+use super::decode::{parse_compressed, Compression, Copying, IndexCopy};
 use super::error::ArchiveError;
 use super::index::{PackageIndex, ReleaseInfo};
 use super::select::{choose, ChosenPackage, DefaultUrls, OpenedArchive};
@@ -21,7 +21,7 @@ use crate::digest::{Algorithm, Digest, Hasher, HashingReader};
 use crate::openpgp::{verify_clearsigned, PublicKey};
 use crate::release::{Arch, Archive, Pro, Release};
 use crate::report::Reporter;
-use crate::transport::http::{BasicAuth, FetchError, FetchOptions, Fetcher};
+use crate::transport::http::{BasicAuth, FetchError, FetchOptions, Fetcher, Sink};
 
 /// The largest InRelease file accepted (Ubuntu's are about 100 KiB).
 const MAX_INRELEASE_BYTES: u64 = 64 << 20;
@@ -717,18 +717,6 @@ impl<'a> Archives<'a> {
             "Fetching index for {} {} {suite} {component} component...",
             archive.name, archive.version
         ));
-        let blob = self.fetch_blob_from(
-            &urls,
-            &signed.digest,
-            Some(signed.size),
-            &format!("{suite}/{path}"),
-            auth,
-        )?;
-
-        let file = fs_err::File::open(&blob).map_err(|error| ArchiveError::CachedFile {
-            path: blob.clone(),
-            reason: error.to_string(),
-        })?;
         // The decompressed index is checked too, when the suite signs it: a compressor bug or
         // a crafted stream that decompresses differently is caught, not parsed into the cut.
         let plain = info
@@ -736,8 +724,43 @@ impl<'a> Archives<'a> {
             .get(&plain_path)
             .filter(|_| compression != Compression::None);
         let algorithm = plain.map_or(Algorithm::Sha256, |plain| plain.digest.algorithm());
-        let (index, hashes) =
-            parse_compressed(file, compression, algorithm, &url).map_err(index_error)?;
+        let name = format!("{suite}/{path}");
+        let size = Some(signed.size);
+        let parse_stored = |blob: &Path| {
+            let file = fs_err::File::open(blob).map_err(|error| ArchiveError::CachedFile {
+                path: blob.to_owned(),
+                reason: error.to_string(),
+            })?;
+            parse_compressed(file, compression, algorithm, &url).map_err(index_error)
+        };
+        let (index, hashes) = match self.cache.get(&signed.digest, size, Verify::Size) {
+            Some(blob) => parse_stored(&blob)?,
+            None if self.settings.offline => {
+                parse_stored(&self.fetch_blob_from(&urls, &signed.digest, size, &name, auth)?)?
+            }
+            // Parsed while it downloads; the parse counts only once the file is stored, that is
+            // once its digest is the signed one, and only if the download never started over.
+            None => {
+                let (mut copy, received) = IndexCopy::new();
+                let (fetched, whole, parsed) = std::thread::scope(|scope| {
+                    let parser =
+                        scope.spawn(|| parse_compressed(received, compression, algorithm, &url));
+                    let fetched =
+                        self.download_from(&urls, &signed.digest, size, &name, auth, &mut copy);
+                    let whole = copy.finish();
+                    let parsed = parser
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    (fetched, whole, parsed)
+                });
+                let blob = fetched?;
+                if whole {
+                    parsed.map_err(index_error)?
+                } else {
+                    parse_stored(&blob)?
+                }
+            }
+        };
         let actual = hashes.get(algorithm).expect("asked for it");
         if let Some(plain) = plain.filter(|plain| plain.digest != actual) {
             return Err(ArchiveError::IndexDigest {
@@ -750,6 +773,31 @@ impl<'a> Archives<'a> {
         }
         self.cache.put_keyed(&key, index.as_bytes())?;
         Ok(index)
+    }
+
+    /// Downloads the first of `urls` that is found into the cache as the blob `digest`, as
+    /// [`Archives::download`] does, handing every byte to `copy` too.
+    fn download_from(
+        &self,
+        urls: &[String],
+        digest: &Digest,
+        size: Option<u64>,
+        name: &str,
+        auth: Option<&BasicAuth>,
+        copy: &mut IndexCopy,
+    ) -> Result<PathBuf, ArchiveError> {
+        let mut result = Err(ArchiveError::NoArchive);
+        for url in urls {
+            copy.restart();
+            result = self.download_copying(url, digest, size, name, auth, Some(&mut *copy));
+            match &result {
+                Err(ArchiveError::Fetch(FetchError::NotFound { .. })) => {
+                    tracing::debug!("{url}: not found, trying the next place");
+                }
+                _ => break,
+            }
+        }
+        result
     }
 
     /// Like [`Archives::fetch_blob`], trying each of `urls` in turn while the previous one is
@@ -802,14 +850,35 @@ impl<'a> Archives<'a> {
         name: &str,
         auth: Option<&BasicAuth>,
     ) -> Result<PathBuf, ArchiveError> {
+        self.download_copying(url, digest, size, name, auth, None)
+    }
+
+    /// [`Archives::download`], handing every byte to `copy` too when there is one.
+    fn download_copying(
+        &self,
+        url: &str,
+        digest: &Digest,
+        size: Option<u64>,
+        name: &str,
+        auth: Option<&BasicAuth>,
+        mut copy: Option<&mut IndexCopy>,
+    ) -> Result<PathBuf, ArchiveError> {
         if self.settings.offline {
             return Err(ArchiveError::NotCached(url.to_owned()));
         }
         tracing::debug!("GET {url} ({} bytes expected)", size.unwrap_or(0));
         self.reporter.download_started(name, size.unwrap_or(0));
         let result = self.cache.insert_with(url, digest, size, |writer| {
+            let mut copying;
+            let sink: &mut dyn Sink = match copy.as_deref_mut() {
+                Some(copy) => {
+                    copying = Copying { sink: writer, copy };
+                    &mut copying
+                }
+                None => writer,
+            };
             self.fetcher
-                .fetch_to(url, auth, writer, &|done, _| {
+                .fetch_to(url, auth, sink, &|done, _| {
                     self.reporter.download_progress(name, done)
                 })
                 .map(|bytes| {

@@ -6,9 +6,10 @@
 //! halves of the work run on two cores, and memory holds only the few chunks in flight.
 
 use std::io::{BufRead, BufReader, Read};
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use crate::digest::{Algorithm, Hasher, Hashes};
+use crate::transport::http::Sink;
 
 use super::index::{IndexError, PackageIndex};
 
@@ -38,6 +39,9 @@ pub(crate) fn parse_compressed(
     what: &str,
 ) -> Result<(PackageIndex, Hashes), IndexError> {
     let (sender, receiver) = sync_channel::<std::io::Result<Vec<u8>>>(IN_FLIGHT);
+    // Chunks the parser is done with go back to be filled again: a fresh 256 KiB buffer per
+    // chunk would cost the kernel a mapping and its page faults each time.
+    let (recycle, recycled) = sync_channel::<Vec<u8>>(IN_FLIGHT + 2);
     std::thread::scope(|scope| {
         let inflater = scope.spawn(move || {
             let input = BufReader::with_capacity(CHUNK, compressed);
@@ -48,7 +52,8 @@ pub(crate) fn parse_compressed(
             };
             let mut hasher = Hasher::new(&[algorithm]);
             loop {
-                let mut chunk = vec![0; CHUNK];
+                let mut chunk = recycled.try_recv().unwrap_or_default();
+                chunk.resize(CHUNK, 0);
                 match fill(&mut plain, &mut chunk) {
                     Ok(0) => break,
                     Ok(filled) => {
@@ -69,6 +74,7 @@ pub(crate) fn parse_compressed(
         });
         let mut chunks = Chunks {
             receiver,
+            recycle,
             current: Vec::new(),
             at: 0,
         };
@@ -99,6 +105,8 @@ fn fill(input: &mut dyn Read, buffer: &mut [u8]) -> std::io::Result<usize> {
 /// The inflated chunks as one buffered stream, in the order they were sent.
 struct Chunks {
     receiver: Receiver<std::io::Result<Vec<u8>>>,
+    /// Where a chunk read through goes back to the inflater.
+    recycle: SyncSender<Vec<u8>>,
     current: Vec<u8>,
     at: usize,
 }
@@ -118,8 +126,10 @@ impl BufRead for Chunks {
         while self.at == self.current.len() {
             match self.receiver.recv() {
                 Ok(chunk) => {
-                    self.current = chunk?;
+                    let done = std::mem::replace(&mut self.current, chunk?);
                     self.at = 0;
+                    // Best effort: a full return channel just drops the buffer.
+                    let _ = self.recycle.try_send(done);
                 }
                 // The inflater is done and every chunk is taken: the end.
                 Err(_) => return Ok(&[]),
@@ -130,6 +140,114 @@ impl BufRead for Chunks {
 
     fn consume(&mut self, amount: usize) {
         self.at = (self.at + amount).min(self.current.len());
+    }
+}
+
+/// Compressed bytes handed over while they download, so that an index is inflated and parsed
+/// as it arrives instead of after: the copy a download writes besides the cache's file.
+pub(crate) struct IndexCopy {
+    sender: Option<SyncSender<Vec<u8>>>,
+    /// Bytes sent so far.
+    sent: u64,
+    /// Whether what was sent is, so far, the start of the file being stored: a download that
+    /// starts over (a retry, another URL) after sending something breaks the copy for good.
+    whole: bool,
+}
+
+/// Compressed chunks in flight: a download outruns the parser for a while, not for ever.
+const COPY_IN_FLIGHT: usize = 64;
+
+impl IndexCopy {
+    /// A copy, and the stream its bytes come out of (which ends when the copy is finished).
+    pub(crate) fn new() -> (IndexCopy, Received) {
+        let (sender, receiver) = sync_channel(COPY_IN_FLIGHT);
+        let copy = IndexCopy {
+            sender: Some(sender),
+            sent: 0,
+            whole: true,
+        };
+        let received = Received {
+            receiver,
+            current: Vec::new(),
+            at: 0,
+        };
+        (copy, received)
+    }
+
+    /// Sends these bytes, the next of the file. A reader that stopped (the parser found an
+    /// error) stops the copy, not the download.
+    pub(crate) fn send(&mut self, bytes: &[u8]) {
+        if let Some(sender) = &self.sender {
+            if sender.send(bytes.to_vec()).is_err() {
+                self.sender = None;
+            }
+        }
+        self.sent += bytes.len() as u64;
+    }
+
+    /// The download starts over: unless nothing was sent yet, the copy is broken.
+    pub(crate) fn restart(&mut self) {
+        if self.sent > 0 {
+            self.whole = false;
+            self.sender = None;
+        }
+    }
+
+    /// Ends the stream; whether it was the stored file from its first byte, with nothing sent
+    /// twice.
+    pub(crate) fn finish(mut self) -> bool {
+        self.sender = None;
+        self.whole
+    }
+}
+
+/// What an [`IndexCopy`] sends, as a stream.
+pub(crate) struct Received {
+    receiver: Receiver<Vec<u8>>,
+    current: Vec<u8>,
+    at: usize,
+}
+
+impl Read for Received {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.current.len() {
+            match self.receiver.recv() {
+                Ok(chunk) => {
+                    self.current = chunk;
+                    self.at = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let count = (self.current.len() - self.at).min(buffer.len());
+        buffer[..count].copy_from_slice(&self.current[self.at..self.at + count]);
+        self.at += count;
+        Ok(count)
+    }
+}
+
+/// A download's sink that also hands every byte it takes to an [`IndexCopy`].
+pub(crate) struct Copying<'a> {
+    pub(crate) sink: &'a mut dyn Sink,
+    pub(crate) copy: &'a mut IndexCopy,
+}
+
+impl std::io::Write for Copying<'_> {
+    fn write(&mut self, buffer: &[u8]) -> std::io::Result<usize> {
+        let written = self.sink.write(buffer)?;
+        self.copy.send(&buffer[..written]);
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.sink.flush()
+    }
+}
+
+impl Sink for Copying<'_> {
+    fn restart(&mut self) -> std::io::Result<()> {
+        self.copy.restart();
+        self.sink.restart()
     }
 }
 

@@ -374,3 +374,24 @@ fn a_warm_cut_keeps_the_stored_inrelease_and_a_new_one_replaces_it() {
     assert_ne!(replaced.0, first.0, "written anew");
     assert_eq!(server.hits("/dists/noble/InRelease"), 3);
 }
+
+#[test]
+fn an_index_whose_download_starts_over_midway_is_parsed_from_the_stored_file() {
+    // The index is parsed while it downloads; the first connection drops halfway, so what the
+    // parser was handed (half a file, then the whole file again) is thrown away, and the
+    // stored file, whole and verified, is parsed instead.
+    let (archive, release) = hello(TestArchive::new(&["noble"]));
+    let gz = archive.packages_in_form("noble", "main", ".gz");
+    let path = format!("{INDEX_DIR}/Packages.gz");
+    let server = archive
+        .server()
+        .sequence(
+            &path,
+            [Reply::DropAfter(gz.clone(), gz.len() / 2), Reply::Serve(gz)],
+        )
+        .start();
+    let env = Env::new();
+    cut_ok(&release, &HELLO_ALL, &env.options(&[("ubuntu", &server)]));
+    assert_tree(&env.root(), &hello_tree());
+    assert_eq!(server.hits(&path), 2);
+}
