@@ -870,7 +870,7 @@ impl<'a> Archives<'a> {
         self.reporter.download_started(name, size.unwrap_or(0));
         let result = self.cache.insert_with(url, digest, size, |writer| {
             let mut copying;
-            let sink: &mut dyn Sink = match copy.as_deref_mut() {
+            let sink: &mut dyn Sink = match copy.as_mut() {
                 Some(copy) => {
                     copying = Copying { sink: writer, copy };
                     &mut copying
