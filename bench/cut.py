@@ -1,23 +1,30 @@
 #!/usr/bin/env python3
-"""Times `kerf cut` against the fixture mirror, cold and warm.
+"""Times `kerf cut` against the fixture mirror, cold and warm, next to the gunzip floor.
 
-Usage: bench/cut.py [--runs N] [--kerf PATH] [--cut small|large]
+Usage: bench/cut.py [--runs N] [--kerf PATH] [--cut small|large|both] [--no-image]
 
 Serves ../shared/fixtures/noble-mirror on loopback from this process, builds the release binary
-unless --kerf is given, and cuts the chosen slices from the ubuntu-24.04 corpus branch N times
-(default 5) cold (a fresh cache and a fresh root each run) and N times warm (one cache primed by
-an untimed first run, a fresh root each run). Everything is deleted at the end, not between runs
-(about 1 GB for the large cut with 5 runs). Prints the median, min and max wall time, the
-median peak RSS, and the ratios against chisel v1.4.1 on the same cuts: about 12 s cold and
-12 s warm and 270 MB (../shared/research/chisel-reference-run.md, loopback mirror).
+unless --kerf is given, and cuts the chosen slices (default: the small cut, then the large one)
+from the ubuntu-24.04 corpus branch N times (default 5) cold (a fresh cache and a fresh root
+each run) and N times warm (one cache primed by an untimed first run, a fresh root each run).
+Everything is deleted at the end, not between runs (about 1 GB for the large cut with 5 runs).
 
-Then the same warm cut written as an OCI image (`--oci-layout`, no `--root`), with the gzip
-and the zstd layer, N times each; it prints what writing the image adds to the warm cut, next
-to the cold cut's time (the budget: at most the cold cut's time again) and the peak RSS (the
-layer is streamed: the budget is 200 MB).
+The floor is what a cold cut cannot skip: GNU gzip decompressing the six Packages.gz indexes
+of the fixture one after another (`gzip -dc` each, to /dev/null). It is measured in the same
+run, once after every timed cut, so the load of the machine weighs on both alike. Every case
+prints the median, min and max wall time, the median as a ratio to the floor's median, the
+median peak RSS, and the ratios against chisel v1.4.1 on the same cuts: about 12 s cold and
+12 s warm and 270 MB (../shared/research/chisel-reference-run.md, loopback mirror). The size
+of the binary timed is printed too: built here, it is what `cargo install` puts on PATH.
+
+Then (unless --no-image) the same warm cut written as an OCI image (`--oci-layout`, no
+`--root`), with the gzip and the zstd layer, N times each; it prints what writing the image adds
+to the warm cut, next to the cold cut's time (the budget: at most the cold cut's time again) and
+the peak RSS (the layer is streamed: the budget is 200 MB).
 """
 import argparse
 import functools
+import glob
 import http.server
 import os
 import shutil
@@ -32,6 +39,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(ROOT, "..", "shared")
 MIRROR = os.path.join(SHARED, "fixtures", "noble-mirror")
 RELEASE = os.path.join(SHARED, "corpus", "chisel-releases", "ubuntu-24.04")
+INDEXES = sorted(glob.glob(os.path.join(MIRROR, "ubuntu", "dists", "*", "*", "binary-amd64", "Packages.gz")))
 
 CUTS = {
     "small": ["base-files_base", "libc6_libs", "openssl_bins"],
@@ -85,6 +93,14 @@ def run_once(argv, env):
     return wall, usage.ru_maxrss / 1024
 
 
+def floor_once():
+    """Wall seconds for GNU gzip to decompress the six indexes one after another."""
+    start = time.perf_counter()
+    for index in INDEXES:
+        subprocess.run(["gzip", "-dc", index], stdout=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - start
+
+
 def summarise(samples):
     walls = [wall for wall, _ in samples]
     rss = [peak for _, peak in samples]
@@ -95,16 +111,19 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--kerf", help="a kerf binary to time instead of building one")
-    parser.add_argument("--cut", choices=sorted(CUTS), default="small")
+    parser.add_argument("--cut", choices=[*sorted(CUTS), "both"], default="both")
+    parser.add_argument("--no-image", action="store_true", help="skip the OCI image cases")
     args = parser.parse_args()
     if not os.path.isdir(MIRROR) or not os.path.isdir(RELEASE):
         sys.exit(f"no fixture mirror or corpus under {SHARED}: this benchmark needs ../shared beside the checkout")
+    if len(INDEXES) != 6 or shutil.which("gzip") is None:
+        sys.exit(f"the floor needs GNU gzip and the six Packages.gz of {MIRROR} (found {len(INDEXES)})")
     kerf = args.kerf
     if kerf is None:
         subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
         target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
         kerf = os.path.join(target, "release", "kerf")
-    slices = CUTS[args.cut]
+    cuts = sorted(CUTS, reverse=True) if args.cut == "both" else [args.cut]
 
     server, url = serve(MIRROR)
     env = dict(os.environ)
@@ -115,8 +134,9 @@ def main():
     # warm large cut look twice as slow when each run's root was removed before the next.
     work = tempfile.mkdtemp(prefix="kerf-bench-cut-")
     counter = iter(range(1_000_000))
+    floors = []
 
-    def cut(cache, compression=None):
+    def cut(slices, cache, compression=None):
         place = os.path.join(work, f"out-{next(counter)}")
         output = ["--root", place] if compression is None else [
             "--oci-layout", place, "--tag", "bench", "--oci-compression", compression]
@@ -124,49 +144,64 @@ def main():
                 "--archive-url", f"ubuntu={url}ubuntu/", *slices]
         return run_once(argv, env)
 
-    def cold():
-        return [cut(tempfile.mkdtemp(prefix="cache-", dir=work)) for _ in range(args.runs)]
+    def timed(slices, cache, compression=None):
+        """One timed cut, then one floor sample under the same load."""
+        sample = cut(slices, cache, compression)
+        floors.append(floor_once())
+        return sample
 
-    warm_cache = tempfile.mkdtemp(prefix="cache-", dir=work)
-
-    def warm():
-        cut(warm_cache)  # primes the cache, untimed
-        return [cut(warm_cache) for _ in range(args.runs)]
-
-    def image(compression):
-        return lambda: [cut(warm_cache, compression) for _ in range(args.runs)]
-
-    print(f"kerf cut {args.cut}: {' '.join(slices)}")
-    print(f"{'case':<6} {'runs':>4} {'median s':>9} {'min s':>7} {'max s':>7} {'peak RSS MiB':>13} {'chisel/kerf wall':>17} {'chisel/kerf RSS':>16}")
+    # (cut, case) → (median, min, max, peak RSS median); ratios are taken at the end, against
+    # the median of every floor sample of the run.
+    results = {}
     failed = False
-    medians = {}
     try:
-        for case, measure, chisel_s in (("cold", cold, CHISEL_COLD_S), ("warm", warm, CHISEL_WARM_S)):
-            try:
-                median, low, high, rss = summarise(measure())
-            except CutFailed as error:
-                print(f"{case:<6} failed: {error}")
-                failed = True
-                continue
-            medians[case] = median
-            print(f"{case:<6} {args.runs:>4} {median:>9.3f} {low:>7.3f} {high:>7.3f} {rss:>13.1f} "
-                  f"{chisel_s / median:>16.1f}x {CHISEL_RSS_MIB / rss:>15.1f}x")
-        print()
-        print(f"{'image (warm cut)':<18} {'runs':>4} {'median s':>9} {'min s':>7} {'max s':>7} {'peak RSS MiB':>13} {'added s':>8} {'cold cut s':>11}")
-        for compression in ("gzip", "zstd"):
-            try:
-                median, low, high, rss = summarise(image(compression)())
-            except CutFailed as error:
-                print(f"{compression:<18} failed: {error}")
-                failed = True
-                continue
-            added = median - medians.get("warm", 0.0)
-            print(f"{compression:<18} {args.runs:>4} {median:>9.3f} {low:>7.3f} {high:>7.3f} {rss:>13.1f} "
-                  f"{added:>8.3f} {medians.get('cold', 0.0):>11.3f}")
+        floors.append(floor_once())
+        for name in cuts:
+            slices = CUTS[name]
+            warm_cache = tempfile.mkdtemp(prefix="cache-", dir=work)
+
+            def cold(slices=slices):
+                return [timed(slices, tempfile.mkdtemp(prefix="cache-", dir=work)) for _ in range(args.runs)]
+
+            def warm(slices=slices, cache=warm_cache):
+                cut(slices, cache)  # primes the cache, untimed
+                return [timed(slices, cache) for _ in range(args.runs)]
+
+            cases = [("cold", cold), ("warm", warm)]
+            if not args.no_image:
+                for compression in ("gzip", "zstd"):
+                    def image(slices=slices, cache=warm_cache, compression=compression):
+                        return [timed(slices, cache, compression) for _ in range(args.runs)]
+                    cases.append((f"image {compression}", image))
+            for case, measure in cases:
+                try:
+                    results[(name, case)] = summarise(measure())
+                except CutFailed as error:
+                    print(f"{name} {case} failed: {error}")
+                    failed = True
     finally:
         server.shutdown()
         server.server_close()
         shutil.rmtree(work, ignore_errors=True)
+
+    floor = statistics.median(floors)
+    print(f"gunzip floor (GNU gzip -dc over the six indexes, one after another): median {floor:.3f} s, "
+          f"min {min(floors):.3f} s, max {max(floors):.3f} s, {len(floors)} samples taken between the cuts")
+    size = os.stat(kerf).st_size
+    print(f"binary timed: {size / 1e6:.1f} MB ({size} bytes), {kerf}")
+    load = os.getloadavg()
+    print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print()
+    print(f"{'cut':<6} {'case':<11} {'runs':>4} {'median s':>9} {'min s':>7} {'max s':>7} {'/ floor':>8} "
+          f"{'peak RSS MiB':>13} {'chisel/kerf wall':>17} {'chisel/kerf RSS':>16}")
+    for (name, case), (median, low, high, rss) in results.items():
+        chisel = f"{(CHISEL_COLD_S if case == 'cold' else CHISEL_WARM_S) / median:>16.1f}x" if case in ("cold", "warm") else f"{'':>17}"
+        print(f"{name:<6} {case:<11} {args.runs:>4} {median:>9.3f} {low:>7.3f} {high:>7.3f} {median / floor:>7.2f}x "
+              f"{rss:>13.1f} {chisel} {CHISEL_RSS_MIB / rss:>15.1f}x")
+        if case.startswith("image") and (name, "warm") in results:
+            added = median - results[(name, "warm")][0]
+            cold = results.get((name, "cold"), (0.0,))[0]
+            print(f"{'':<6} {'':<11} writing the image adds {added:.3f} s to the warm cut (budget: the cold cut, {cold:.3f} s)")
     print(f"({args.runs} runs each; chisel v1.4.1, loopback mirror: {CHISEL_COLD_S:.0f} s cold, "
           f"{CHISEL_WARM_S:.0f} s warm, {CHISEL_RSS_MIB:.0f} MiB peak RSS)")
     if failed:

@@ -275,11 +275,12 @@ impl PackageIndex {
     /// the higher version is kept (chisel keeps the later stanza).
     ///
     /// Only six fields matter, so lines are scanned as bytes and every other field (most of a
-    /// 73 MB index is descriptions) is skipped without being decoded or copied.
+    /// 73 MB index is descriptions) is skipped without being decoded or copied. Table lines are
+    /// appended to one buffer as stanzas end; the archive's indexes come sorted by name, and
+    /// then that buffer is the table, else it is sorted once at the end.
     pub(crate) fn read(mut input: impl BufRead, what: &str) -> Result<PackageIndex, IndexError> {
-        // One table line per stanza; sorted and reduced to one per name at the end, which keeps
-        // a single allocation per package while reading.
-        let mut lines: Vec<(Version, String)> = Vec::new();
+        let mut text = String::new();
+        let mut lines: Vec<TableLine> = Vec::new();
         let mut fields = StanzaFields::default();
         let mut line = Vec::with_capacity(256);
         let mut line_number = 0_usize;
@@ -292,15 +293,16 @@ impl PackageIndex {
                     source,
                 })?;
             line_number += 1;
-            let text = trim_line_end(&line);
-            let kind = classify_line(text);
+            let bytes = trim_line_end(&line);
+            let kind = classify_line(bytes);
             if read == 0 || kind == Ok(LineKind::Blank) {
-                if let Some((version, info)) = fields.take(what)? {
-                    let line = format!(
-                        "{}\t{}\t{}\t{}\t{}\t{}\n",
-                        info.name, info.version, info.arch, info.filename, info.size, info.digest
-                    );
-                    lines.push((version, line));
+                let start = text.len();
+                if let Some(name_len) = fields.take(what, &mut text)? {
+                    lines.push(TableLine {
+                        start,
+                        end: text.len(),
+                        name_len,
+                    });
                 }
                 if read == 0 {
                     break;
@@ -314,32 +316,33 @@ impl PackageIndex {
                     return Err(IndexError::Syntax {
                         what: what.to_owned(),
                         line: line_number,
-                        content: String::from_utf8_lossy(&text[..text.len().min(120)]).into_owned(),
+                        content: String::from_utf8_lossy(&bytes[..bytes.len().min(120)])
+                            .into_owned(),
                     })
                 }
             };
-            let slot = match name {
-                name if name.eq_ignore_ascii_case(b"Package") => &mut fields.package,
-                name if name.eq_ignore_ascii_case(b"Version") => &mut fields.version,
-                name if name.eq_ignore_ascii_case(b"Architecture") => &mut fields.arch,
-                name if name.eq_ignore_ascii_case(b"Filename") => &mut fields.filename,
-                name if name.eq_ignore_ascii_case(b"Size") => &mut fields.size,
-                name if name.eq_ignore_ascii_case(b"SHA256") => &mut fields.sha256,
-                name if name.eq_ignore_ascii_case(b"SHA512") => &mut fields.sha512,
-                _ => continue,
-            };
-            *slot = Some(String::from_utf8_lossy(value).into_owned());
+            if let Some(field) = Field::named(name) {
+                fields.set(field, value);
+            }
+        }
+        let name = |line: &TableLine| &text[line.start..line.start + line.name_len];
+        if lines.windows(2).all(|pair| name(&pair[0]) < name(&pair[1])) {
+            return Ok(PackageIndex { table: text });
         }
         // Highest version first within a name, then keep the first of each name.
-        lines.sort_by(|(a_version, a), (b_version, b)| {
-            line_name(a)
-                .cmp(line_name(b))
-                .then_with(|| b_version.cmp(a_version))
+        let version = |line: &TableLine| {
+            let rest = &text[line.start + line.name_len + 1..line.end];
+            Version::parse(rest.split('\t').next().unwrap_or_default()).ok()
+        };
+        lines.sort_by(|a, b| {
+            name(a)
+                .cmp(name(b))
+                .then_with(|| version(b).cmp(&version(a)))
         });
-        lines.dedup_by(|(_, later), (_, kept)| line_name(later) == line_name(kept));
-        let mut table = String::with_capacity(lines.iter().map(|(_, line)| line.len()).sum());
-        for (_, line) in lines {
-            table.push_str(&line);
+        lines.dedup_by(|later, kept| name(later) == name(kept));
+        let mut table = String::with_capacity(lines.iter().map(|line| line.end - line.start).sum());
+        for line in &lines {
+            table.push_str(&text[line.start..line.end]);
         }
         Ok(PackageIndex { table })
     }
@@ -409,41 +412,100 @@ fn table_digest(hex: &str) -> Option<Digest> {
     Digest::from_hex(algorithm, hex).ok()
 }
 
-/// The package name a table line starts with.
-fn line_name(line: &str) -> &str {
-    line.split('\t').next().unwrap_or_default()
-}
-
 fn trim_line_end(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
-/// The fields of the stanza being read.
+/// Where a table line lies in the buffer being filled, and how long its name is.
+struct TableLine {
+    start: usize,
+    end: usize,
+    name_len: usize,
+}
+
+/// The fields of a stanza that a table line is made of.
+#[derive(Clone, Copy)]
+enum Field {
+    Package,
+    Version,
+    Architecture,
+    Filename,
+    Size,
+    Sha256,
+    Sha512,
+}
+
+impl Field {
+    const ALL: [(Field, &'static [u8]); 7] = [
+        (Field::Package, b"Package"),
+        (Field::Version, b"Version"),
+        (Field::Architecture, b"Architecture"),
+        (Field::Filename, b"Filename"),
+        (Field::Size, b"Size"),
+        (Field::Sha256, b"SHA256"),
+        (Field::Sha512, b"SHA512"),
+    ];
+
+    /// The field a line names (field names are case-insensitive), if it is one of these.
+    fn named(name: &[u8]) -> Option<Field> {
+        Field::ALL
+            .iter()
+            .find(|(_, known)| name.eq_ignore_ascii_case(known))
+            .map(|(field, _)| *field)
+    }
+}
+
+/// The fields of the stanza being read: their values side by side in one buffer kept from
+/// stanza to stanza, so reading a stanza allocates nothing.
 #[derive(Default)]
 struct StanzaFields {
-    package: Option<String>,
-    version: Option<String>,
-    arch: Option<String>,
-    filename: Option<String>,
-    size: Option<String>,
-    sha256: Option<String>,
-    sha512: Option<String>,
+    values: Vec<u8>,
+    /// Byte range in `values` of each [`Field`], by its position in [`Field::ALL`]; a field
+    /// given twice keeps its last value.
+    ranges: [Option<(usize, usize)>; 7],
 }
 
 impl StanzaFields {
-    /// The finished stanza, checked; `None` when there was none, or it has no file to fetch.
-    fn take(&mut self, what: &str) -> Result<Option<(Version, PackageInfo)>, IndexError> {
-        let fields = std::mem::take(self);
-        let Some(name) = fields.package else {
+    fn set(&mut self, field: Field, value: &[u8]) {
+        let start = self.values.len();
+        self.values.extend_from_slice(value);
+        self.ranges[field as usize] = Some((start, self.values.len()));
+    }
+
+    fn get(&self, field: Field) -> Option<std::borrow::Cow<'_, str>> {
+        let (start, end) = self.ranges[field as usize]?;
+        let value = &self.values[start..end];
+        // The common case, valid UTF-8, is checked the fast way.
+        Some(match std::str::from_utf8(value) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(value),
+        })
+    }
+
+    /// Appends the finished stanza's table line to `table`, checked, and starts the next
+    /// stanza; the length of the line's name, or `None` when there was no stanza or it has no
+    /// file to fetch.
+    fn take(&mut self, what: &str, table: &mut String) -> Result<Option<usize>, IndexError> {
+        let taken = self.line(what, table);
+        self.values.clear();
+        self.ranges = [None; 7];
+        taken
+    }
+
+    fn line(&self, what: &str, table: &mut String) -> Result<Option<usize>, IndexError> {
+        let Some(name) = self.get(Field::Package) else {
             return Ok(None);
         };
         let invalid = |field| IndexError::Stanza {
             what: what.to_owned(),
-            package: name.clone(),
+            package: name.clone().into_owned(),
             field,
         };
-        let Some(filename) = fields.filename.filter(|filename| !filename.is_empty()) else {
+        let Some(filename) = self
+            .get(Field::Filename)
+            .filter(|filename| !filename.is_empty())
+        else {
             return Ok(None);
         };
         // These values end up in URLs, cache paths and tables: refuse anything odd.
@@ -453,39 +515,59 @@ impl StanzaFields {
         if !clean(&name) || !clean(&filename) || filename.starts_with('/') {
             return Err(invalid("Package or Filename"));
         }
-        let version_text = fields.version.ok_or_else(|| invalid("Version"))?;
-        let version = Version::parse(&version_text).map_err(|_| invalid("Version"))?;
-        let arch = fields
-            .arch
+        let version = self.get(Field::Version).ok_or_else(|| invalid("Version"))?;
+        Version::parse(&version).map_err(|_| invalid("Version"))?;
+        let arch = self
+            .get(Field::Architecture)
             .filter(|arch| clean(arch))
             .ok_or_else(|| invalid("Architecture"))?;
-        let size = fields
-            .size
+        let size: u64 = self
+            .get(Field::Size)
             .and_then(|size| size.parse().ok())
             .ok_or_else(|| invalid("Size"))?;
         // The strongest digest given; one that is given but malformed is an error, not a
         // reason to fall back to a weaker one.
-        let digest = match (&fields.sha512, &fields.sha256) {
-            (Some(hex), _) => {
-                Digest::from_hex(Algorithm::Sha512, hex).map_err(|_| invalid("SHA512"))?
-            }
-            (None, Some(hex)) => {
-                Digest::from_hex(Algorithm::Sha256, hex).map_err(|_| invalid("SHA256"))?
-            }
+        let (digest, algorithm) = match (self.get(Field::Sha512), self.get(Field::Sha256)) {
+            (Some(hex), _) => (hex, Algorithm::Sha512),
+            (None, Some(hex)) => (hex, Algorithm::Sha256),
             (None, None) => return Err(invalid("SHA512 or SHA256")),
         };
-        Ok(Some((
-            version,
-            PackageInfo {
-                name,
-                version: version_text,
-                arch,
-                filename,
-                size,
-                digest,
-            },
-        )))
+        let digits = match algorithm {
+            Algorithm::Sha256 => 64,
+            Algorithm::Sha512 => 128,
+        };
+        if digest.len() != digits || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(invalid(algorithm.field()));
+        }
+        for part in [&*name, &*version, &*arch, &*filename] {
+            table.push_str(part);
+            table.push('\t');
+        }
+        table.push_str(itoa(size, &mut [0; 20]));
+        table.push('\t');
+        // Lowercase, as the digest prints (the lookup reads it back with `Digest::from_hex`).
+        if digest.bytes().any(|byte| byte.is_ascii_uppercase()) {
+            table.push_str(&digest.to_ascii_lowercase());
+        } else {
+            table.push_str(&digest);
+        }
+        table.push('\n');
+        Ok(Some(name.len()))
     }
+}
+
+/// `value` in decimal, written into `buffer`.
+fn itoa(mut value: u64, buffer: &mut [u8; 20]) -> &str {
+    let mut at = buffer.len();
+    loop {
+        at -= 1;
+        buffer[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buffer[at..]).expect("ASCII digits")
 }
 
 #[cfg(test)]
@@ -619,6 +701,41 @@ Package: base-files\nVersion: 13ubuntu9\nArchitecture: amd64\nFilename: pool/mai
         assert_eq!(index.get("aaa"), None);
         let reloaded = PackageIndex::from_cached(index.as_bytes().to_vec()).unwrap();
         assert_eq!(reloaded.get("base-files"), Some(base));
+    }
+
+    #[test]
+    fn table_lines_are_normalised_whatever_the_stanza_spells() {
+        // Field names in any case, a size with leading zeros, an upper-case SHA512 next to a
+        // SHA256 (the stronger wins), a field given twice (the last wins), CRLF line ends.
+        let text = format!(
+            "package: b\r\nVERSION: 0.9\r\nVersion: 1.0\r\narchitecture: all\r\nfilename: pool/b.deb\r\nsize: 0070\r\nSHA256: {}\r\nsha512: {}\r\n\r\nPackage: a\nVersion: 2\nArchitecture: all\nFilename: pool/a.deb\nSize: 1\nSHA256: {}\n",
+            "1".repeat(64),
+            "AB".repeat(64),
+            "C".repeat(64),
+        );
+        let index = PackageIndex::read(text.as_bytes(), "main").unwrap();
+        assert_eq!(
+            index.as_bytes(),
+            format!(
+                "a\t2\tall\tpool/a.deb\t1\t{}\nb\t1.0\tall\tpool/b.deb\t70\t{}\n",
+                "c".repeat(64),
+                "ab".repeat(64)
+            )
+            .as_bytes()
+        );
+        assert_eq!(
+            index.get("b").unwrap().digest.algorithm(),
+            Algorithm::Sha512
+        );
+        let bad = "Package: c\nVersion: 1\nArchitecture: all\nFilename: pool/c.deb\nSize: 1\nSHA512: abcd\nSHA256: ".to_owned()
+            + &"d".repeat(64)
+            + "\n";
+        assert_eq!(
+            PackageIndex::read(bad.as_bytes(), "main")
+                .unwrap_err()
+                .to_string(),
+            "the Packages index main has a stanza for \"c\" without a valid SHA512 field"
+        );
     }
 
     #[test]

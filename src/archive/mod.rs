@@ -7,6 +7,7 @@
 pub(crate) mod archives;
 pub(crate) mod control;
 pub(crate) mod credentials;
+pub(crate) mod decode;
 pub(crate) mod error;
 pub(crate) mod index;
 pub(crate) mod select;

@@ -5,6 +5,7 @@ use super::tests::{
     assert_tree, cache_files, cut_err, cut_ok, hello_entries, hello_tree, sha, Env, HELLO_ALL,
     HELLO_SLICES,
 };
+use super::CutOptions;
 use crate::digest::{Algorithm, Digest};
 use crate::release::Release;
 use crate::testing::archive::{only, release, TestArchive};
@@ -320,4 +321,77 @@ fn an_archive_in_a_local_directory_is_read_through_a_file_url() {
             mirror.display()
         )
     );
+}
+
+#[test]
+fn a_warm_cut_keeps_the_stored_inrelease_and_a_new_one_replaces_it() {
+    use std::os::unix::fs::MetadataExt as _;
+    let (mut archive, release) = hello(TestArchive::new(&["noble"]));
+    let env = Env::new();
+    // The stored InRelease: its inode (a rewrite renames a new file into place) and bytes.
+    let stored = || {
+        let dir = env.cache().join("index-v1");
+        let names: Vec<_> = fs_err::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .filter(|name| name.starts_with("inrelease-") && !name.starts_with("inrelease-text-"))
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        let path = dir.join(&names[0]);
+        (
+            fs_err::metadata(&path).unwrap().ino(),
+            fs_err::read(&path).unwrap(),
+        )
+    };
+    // One server, whose InRelease changes after two cuts (a newer Date, the same indexes).
+    let old = archive.inrelease("noble");
+    archive.set_release_dates("Sun, 01 Jan 2023 00:00:00 UTC", "");
+    let new = archive.inrelease("noble");
+    assert_ne!(old, new);
+    let server = archive
+        .server()
+        .sequence(
+            "/dists/noble/InRelease",
+            [old.clone(), old.clone(), new.clone()].map(|text| Reply::Serve(text.into_bytes())),
+        )
+        .start();
+    let options = env.options(&[("ubuntu", &server)]);
+    cut_ok(&release, &HELLO_ALL, &options);
+    let first = stored();
+    assert_eq!(first.1, old.as_bytes());
+    let again = |root: &str| {
+        let options = CutOptions {
+            root: env.root().with_file_name(root),
+            ..options.clone()
+        };
+        cut_ok(&release, &HELLO_ALL, &options);
+    };
+    again("warm");
+    assert_eq!(stored(), first, "the same file is not written again");
+    again("newer");
+    let replaced = stored();
+    assert_eq!(replaced.1, new.as_bytes());
+    assert_ne!(replaced.0, first.0, "written anew");
+    assert_eq!(server.hits("/dists/noble/InRelease"), 3);
+}
+
+#[test]
+fn an_index_whose_download_starts_over_midway_is_parsed_from_the_stored_file() {
+    // The index is parsed while it downloads; the first connection drops halfway, so what the
+    // parser was handed (half a file, then the whole file again) is thrown away, and the
+    // stored file, whole and verified, is parsed instead.
+    let (archive, release) = hello(TestArchive::new(&["noble"]));
+    let gz = archive.packages_in_form("noble", "main", ".gz");
+    let path = format!("{INDEX_DIR}/Packages.gz");
+    let server = archive
+        .server()
+        .sequence(
+            &path,
+            [Reply::DropAfter(gz.clone(), gz.len() / 2), Reply::Serve(gz)],
+        )
+        .start();
+    let env = Env::new();
+    cut_ok(&release, &HELLO_ALL, &env.options(&[("ubuntu", &server)]));
+    assert_tree(&env.root(), &hello_tree());
+    assert_eq!(server.hits(&path), 2);
 }
