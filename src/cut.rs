@@ -28,6 +28,8 @@ use crate::resolve::{select, SelectError, Selection};
 #[derive(Clone, Debug)]
 pub(crate) struct CutOptions {
     pub(crate) root: PathBuf,
+    /// What to do with the manifest of a root that was cut before (`--upgrade`, `--delta`).
+    pub(crate) extend: extend::ExtendOptions,
     /// How the archives are reached; the architecture and the clock are there too.
     pub(crate) archives: ArchiveSettings,
     /// Cut a release in development (`unstable`) or out of maintenance (`unmaintained`) anyway.
@@ -62,6 +64,10 @@ pub(crate) struct CutSummary {
     /// The newest `Date` of the InRelease files read (seconds since the epoch): the default
     /// `SOURCE_DATE_EPOCH` of an image.
     pub(crate) release_date: Option<i64>,
+    /// What a cut into a root that had a manifest kept, added and upgraded.
+    pub(crate) extension: Option<extend::Extension>,
+    /// The delta written with `--delta`.
+    pub(crate) delta: Option<extend::Delta>,
 }
 
 /// Why a cut stopped.
@@ -87,6 +93,8 @@ pub(crate) enum CutError {
     Mutate(#[from] MutateError),
     #[error(transparent)]
     DpkgStatus(#[from] crate::dpkg_status::StatusError),
+    #[error(transparent)]
+    Extend(#[from] extend::ExtendError),
 }
 
 impl CutError {
@@ -102,6 +110,7 @@ impl CutError {
             CutError::Extract(error) => error.is_user_error(),
             CutError::Mutate(error) => error.is_user_error(),
             CutError::DpkgStatus(error) => error.is_user_error(),
+            CutError::Extend(error) => error.is_user_error(),
             CutError::Root(_) | CutError::Manifest(_) => false,
         }
     }
@@ -115,7 +124,15 @@ pub(crate) fn cut(
     reporter: &dyn Reporter,
 ) -> Result<CutSummary, CutError> {
     let started = Instant::now();
-    let selection = select(release, slices, options.archives.arch)?;
+    // A root cut before: its slices count as selected (see `extend`).
+    let previous = extend::read_previous(
+        release,
+        &options.root,
+        &options.extend,
+        options.archives.arch,
+    )?;
+    let requested = extend::requested(previous.as_ref(), slices);
+    let selection = select(release, &requested, options.archives.arch)?;
     let scripts = crate::mutate::scripts(&selection);
     // A syntax error is found before anything is downloaded.
     for script in &scripts {
@@ -172,27 +189,53 @@ pub(crate) fn cut(
         .iter()
         .map(|name| archives.choose(name))
         .collect::<Result<Vec<_>, _>>()?;
+    // What the cut works on: every package, or, in a root cut before, those it adds slices of
+    // or upgrades.
+    let mut plan = extend::Plan::new(previous, &selection, &chosen, &options.extend)?;
+    let work = plan.selection(&selection);
+    let work_packages = plan.packages(&chosen);
+    plan.prepare(&root, &options.extend)?;
     let mut installed: BTreeMap<String, Installed> = BTreeMap::new();
     let mut in_manifest = Vec::with_capacity(chosen.len());
     let mut debs: BTreeMap<String, PathBuf> = BTreeMap::new();
-    archives.fetch_in_order(&chosen, &mut |package, deb| -> Result<(), CutError> {
+    archives.fetch_in_order(&work_packages, &mut |package,
+                                                   deb|
+     -> Result<(), CutError> {
         debs.insert(package.info.name.clone(), deb.path.clone());
         reporter.step(&format!(
             "Extracting files from package \"{}\"...",
             package.info.name
         ));
-        let plan = PackagePlan::new(&selection, &package.info.name);
+        let package_plan = PackagePlan::new(&work, &package.info.name);
         in_manifest.push(ManifestPackage::new(package, deb.sha256.clone()));
-        extract_from_deb(package, &plan, &root, deb, &mut installed)?;
+        extract_from_deb(package, &package_plan, &root, deb, &mut installed)?;
         Ok(())
     })?;
-    create_content(&selection, &root, &mut installed)?;
-    run_scripts(&selection, &scripts, options, &mut installed, reporter)?;
-    remove_until_mutate(&selection, &root, &mut installed)?;
-    write_manifests(&selection, &in_manifest, &root, &installed, reporter)?;
+    create_content(&work, &root, &mut installed)?;
+    let mut installed = plan.merge(&root, installed)?;
+    run_scripts(
+        &selection,
+        &plan.scripts(scripts),
+        options,
+        &mut installed,
+        reporter,
+    )?;
+    remove_until_mutate(&work, &root, &mut installed)?;
+    plan.remove_stale(&root)?;
     if options.dpkg_status || crate::dpkg_status::present(&root) {
-        crate::dpkg_status::write_for_cut(&root, &selection, &chosen, &debs, &installed, reporter)?;
+        crate::dpkg_status::write_for_cut(
+            &root,
+            &work,
+            &work_packages,
+            &debs,
+            &installed,
+            reporter,
+        )?;
     }
+    // Last: the manifest says the cut is complete.
+    let in_manifest = plan.manifest_packages(in_manifest);
+    let manifests = write_manifests(&selection, &in_manifest, &root, &installed, reporter)?;
+    let (extension, delta) = plan.finish(&root, &installed, &manifests, &options.extend)?;
 
     let bytes = installed
         .values()
@@ -210,6 +253,8 @@ pub(crate) fn cut(
         downloaded: archives.downloaded(),
         release_date: archives.newest_release_date(),
         installed,
+        extension,
+        delta,
     })
 }
 
@@ -314,6 +359,8 @@ fn run_scripts(
     }
     Ok(())
 }
+
+pub(crate) mod extend;
 
 #[cfg(test)]
 mod archive_tests;

@@ -3,6 +3,7 @@
 //! Exit status: 0 success, 1 the user's input (or an archive) said no, 2 an unexpected failure.
 
 mod args;
+mod extension;
 mod image;
 mod printer;
 mod sbom;
@@ -488,6 +489,13 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
                 human_bytes(summary.downloaded),
                 started.elapsed().as_secs_f64()
             );
+            for line in extension::summary_lines(
+                summary.extension.as_ref(),
+                summary.delta.as_ref(),
+                args.extend.upgrade,
+            ) {
+                eprintln!("{line}");
+            }
         }
     }
     if let (Some(path), Some(format)) = (&args.sbom, sbom_format) {
