@@ -744,3 +744,7 @@ fn write_delta(root: &Root, dir: &Path, paths: &BTreeSet<String>) -> Result<Delt
         paths: written,
     })
 }
+
+#[cfg(test)]
+#[path = "extend_tests.rs"]
+mod tests;
