@@ -96,3 +96,72 @@ pub(super) fn summary_lines(
     }
     lines
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::cut::extend::Upgrade;
+    use crate::release::SliceKey;
+
+    fn key(name: &str) -> SliceKey {
+        SliceKey::parse(name).unwrap()
+    }
+
+    #[test]
+    fn the_summary_names_each_upgrade_old_to_new() {
+        let extension = Extension {
+            manifest: "/var/lib/chisel/manifest.wall".to_owned(),
+            kept: 11,
+            added: vec![],
+            upgraded: vec![Upgrade {
+                package: "libc6".to_owned(),
+                from: "2.39-0ubuntu8.3".to_owned(),
+                to: "2.39-0ubuntu8.4".to_owned(),
+                slices: vec![key("libc6_config"), key("libc6_libs")],
+            }],
+            behind: vec![],
+            removed: vec!["/usr/lib/old.so".to_owned()],
+        };
+        let delta = Delta {
+            dir: PathBuf::from("/delta"),
+            paths: 3,
+        };
+        assert_eq!(
+            summary_lines(Some(&extension), Some(&delta), true),
+            [
+                "Extended the root's manifest /var/lib/chisel/manifest.wall: 11 slices kept, none added",
+                "Upgraded libc6 2.39-0ubuntu8.3 -> 2.39-0ubuntu8.4 (libc6_config, libc6_libs)",
+                "Removed 1 paths the upgraded packages no longer have (a delta cannot remove them: the old root keeps them under the layer)",
+                "Delta: 3 paths in /delta",
+            ]
+        );
+        let nothing = Extension {
+            upgraded: vec![],
+            removed: vec![],
+            behind: vec![(
+                "tzdata".to_owned(),
+                "2024a-2".to_owned(),
+                "2025b-0ubuntu0.24.04".to_owned(),
+            )],
+            added: vec![key("openssl_bins")],
+            ..extension
+        };
+        assert_eq!(
+            summary_lines(Some(&nothing), None, false),
+            [
+                "Extended the root's manifest /var/lib/chisel/manifest.wall: 11 slices kept, 1 added: openssl_bins",
+                "Left at the root's versions (tzdata 2024a-2 -> 2025b-0ubuntu0.24.04); --upgrade moves them",
+            ]
+        );
+        assert_eq!(
+            summary_lines(Some(&Extension { behind: vec![], added: vec![], ..nothing }), None, true),
+            [
+                "Extended the root's manifest /var/lib/chisel/manifest.wall: 11 slices kept, none added",
+                "Nothing to upgrade: every package is at the archive's version",
+            ]
+        );
+        assert_eq!(summary_lines(None, None, false), Vec::<String>::new());
+    }
+}

@@ -6,6 +6,7 @@ mod check;
 mod cut_fixture;
 mod draft;
 mod examples;
+mod extend_root;
 mod first_run;
 mod harness;
 mod mutate_scripts;
