@@ -508,9 +508,18 @@ impl Plan {
                     .map(|item| item.path.clone())
                     .chain(manifests.iter().cloned())
                     .collect();
+                // Directories the manifest does not describe may have been made by a cut that
+                // was killed before this one (a parent whose only content `until: mutate`
+                // removed): laying them over the old root again is harmless.
+                let described = |path: &str| {
+                    self.previous
+                        .as_ref()
+                        .is_some_and(|previous| previous.manifest.paths.contains_key(path))
+                };
                 let before = self.before.unwrap_or_default();
                 for (path, stamp) in stamps(root)? {
-                    if before.get(&path) != Some(&stamp) {
+                    let undescribed_dir = stamp.is_dir && !described(&path);
+                    if undescribed_dir || before.get(&path) != Some(&stamp) {
                         changed.insert(path);
                     }
                 }
@@ -615,6 +624,7 @@ fn installed_from_record(
 /// What identifies an entry's state on disk: a write or a change of mode changes its ctime.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Stamp {
+    is_dir: bool,
     inode: (u64, u64),
     size: u64,
     mode: u32,
@@ -622,7 +632,7 @@ struct Stamp {
     ctime: (i64, i64),
 }
 
-/// Every entry of the root (links not followed), by in-root path.
+/// Every entry of the root (links not followed), by in-root path, directories ending in `/`.
 fn stamps(root: &Root) -> Result<BTreeMap<String, Stamp>, ExtendError> {
     let mut stamps = BTreeMap::new();
     let mut pending = vec![(root.dir().to_owned(), String::new())];
@@ -637,12 +647,17 @@ fn stamps(root: &Root) -> Result<BTreeMap<String, Stamp>, ExtendError> {
             let metadata =
                 fs_err::symlink_metadata(&path).map_err(|error| read_error(&path, error))?;
             let name = format!("{inside}/{}", entry.file_name().to_string_lossy());
-            if metadata.is_dir() {
+            let key = if metadata.is_dir() {
                 pending.push((path, name.clone()));
-            }
+                // As manifests spell directories.
+                format!("{name}/")
+            } else {
+                name
+            };
             stamps.insert(
-                name,
+                key,
                 Stamp {
+                    is_dir: metadata.is_dir(),
                     inode: (metadata.dev(), metadata.ino()),
                     size: metadata.len(),
                     mode: metadata.mode(),
