@@ -275,6 +275,9 @@ def extension_trials(kerf, url, work, count, rng):
                    capture_output=True)
     expected_tree = treesum(union)
     expected_manifest = manifest_records(union)
+    base_manifest = manifest_records(base)
+    # Which manifest each kill left: the old one, the reduced one of a cut at work, the final.
+    left = {"old": 0, "reduced": 0, "final": 0, "unreadable": 0}
     # The extension's own duration, warm, measured on a copy of the base.
     sample = os.path.join(work, "extend-sample")
     shutil.copytree(base, sample, symlinks=True)
@@ -298,9 +301,13 @@ def extension_trials(kerf, url, work, count, rng):
         # A kill after the final manifest leaves a finished root: its rerun has nothing to add,
         # so its delta is empty; the delta of a complete run was checked when it finished.
         try:
-            finished = process.returncode == 0 or manifest_records(root) == expected_manifest
+            records = manifest_records(root)
+            kind = ("old" if records == base_manifest else
+                    "final" if records == expected_manifest else "reduced")
         except (subprocess.CalledProcessError, ValueError):
-            finished = False  # an unreadable manifest: manifest_lies says so below
+            kind = "unreadable"  # manifest_lies says so below
+        left[kind] += 1
+        finished = process.returncode == 0 or kind == "final"
         problems = manifest_lies(root)
         if problems:
             sys.stderr.write(f"extension trial {trial}: the manifest lies: {problems[:5]}\n")
@@ -327,6 +334,8 @@ def extension_trials(kerf, url, work, count, rng):
             sys.stderr.write(f"extension trial {trial}: base + delta differs from one cut\n")
         for path in (root, layered, delta, delta + "-killed"):
             shutil.rmtree(path, ignore_errors=True)
+    sys.stderr.write("extension trials: manifests left by the kills: "
+                     + ", ".join(f"{count} {kind}" for kind, count in left.items()) + "\n")
     return count, killed, true_manifests, reruns, deltas, after_commit, lied
 
 

@@ -94,7 +94,7 @@ pub(crate) enum CutError {
     #[error(transparent)]
     DpkgStatus(#[from] crate::dpkg_status::StatusError),
     #[error(transparent)]
-    Extend(#[from] extend::ExtendError),
+    Extend(Box<extend::ExtendError>),
 }
 
 impl CutError {

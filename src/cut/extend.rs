@@ -90,6 +90,13 @@ impl ExtendError {
     }
 }
 
+/// Boxed: the facts these errors carry would make every cut's result large.
+impl From<ExtendError> for super::CutError {
+    fn from(error: ExtendError) -> super::CutError {
+        super::CutError::Extend(Box::new(error))
+    }
+}
+
 /// The manifest a root already has.
 #[derive(Clone, Debug)]
 pub(crate) struct Previous {

@@ -181,7 +181,7 @@ fn lay_over(from: &Path, to: &Path) {
         }
         if metadata.file_type().is_symlink() {
             let link = fs_err::read_link(&source).expect("readlink");
-            std::os::unix::fs::symlink(link, &target).expect("ln -s");
+            fs_err::os::unix::fs::symlink(link, &target).expect("ln -s");
         } else if let Some(first) = linked.get(&metadata.ino()) {
             fs_err::hard_link(first, &target).expect("ln");
         } else {
