@@ -373,9 +373,10 @@ impl Root {
         Ok(Written { size, sha256 })
     }
 
-    /// Replaces the file at `path` whole: the content goes to a temporary file beside it, which
-    /// is renamed over it, so a reader (or a cut killed half-way) sees the old file or the new
-    /// one, never part of one.
+    /// Replaces the file at `path` whole: the content goes to a temporary file beside it,
+    /// which is renamed over it, so a reader (or a cut killed half-way) sees the old file or the
+    /// new one, never part of one. The temporary name is fixed (`.NAME.kerf-new`), so what a
+    /// killed cut left there is replaced, and renamed away, by the next.
     pub(crate) fn replace_file(
         &self,
         path: &RelPath,
@@ -384,27 +385,25 @@ impl Root {
     ) -> Result<(), RootError> {
         use std::io::Write as _;
         let host = self.host_path(path)?;
-        let parent = host.parent().unwrap_or(&self.dir);
-        let mut temporary = tempfile::Builder::new()
-            .prefix(".kerf-")
-            .tempfile_in(parent)
+        let name = host
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temporary = host.with_file_name(format!(".{name}.kerf-new"));
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&temporary)
             .map_err(self.io("create a temporary file for", path))?;
-        temporary
-            .write_all(content)
-            .and_then(|()| {
-                temporary
-                    .as_file()
-                    .set_permissions(std::fs::Permissions::from_mode(mode))
-            })
-            .and_then(|()| temporary.as_file().sync_all())
+        file.write_all(content)
+            .and_then(|()| file.set_permissions(std::fs::Permissions::from_mode(mode)))
+            .and_then(|()| file.sync_all())
             .map_err(self.io("write", path))?;
         if fs::symlink_metadata(&host).is_ok_and(|metadata| metadata.is_dir()) {
             self.remove(path)?;
         }
-        temporary
-            .persist(&host)
-            .map_err(|error| self.io("replace", path)(error.error))?;
-        Ok(())
+        fs::rename(&temporary, &host).map_err(self.io("replace", path))
     }
 
     /// Creates a symlink; an existing one with the same target is kept.
