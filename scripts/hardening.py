@@ -12,13 +12,21 @@ Usage: scripts/hardening.py [--kerf PATH] [--trials N] [--fuzz-seconds S] [--ski
 4. Interruption: N trials (default 50) of a cut killed with SIGKILL at a random moment, then the
    same cut run again into the same root with the same cache. The rerun must succeed, its tree
    must equal the reference, every blob in the cache must hash to its name, and no killed cut may
-   have exited 0.
+   have exited 0. The kill moment is drawn from the cut's measured duration (cold or warm, per
+   selection), so that most kills land while the cut is working.
+5. Interrupted extension: N trials of a second cut (openssl_bins ca-certificates_data, with
+   --delta) into a root that holds base-files_base base-files_chisel libc6_libs, killed at a
+   moment drawn from that cut's measured duration. After the kill, the root's manifest must
+   describe only what is there (each file with its hash and mode, each link, each directory);
+   the rerun must give the tree and manifest of one cut of both selections, and its delta laid
+   over a copy of the first root must give that tree too.
 
 Needs ../shared (the fixture mirror and the corpus). Builds the release binary unless --kerf.
 """
 import argparse
 import functools
 import hashlib
+import json
 import http.server
 import os
 import random
@@ -150,7 +158,35 @@ def concurrency(kerf, url, work, trees):
     return correct, cache_is_clean(cache)
 
 
-def kill_trials(kerf, url, work, trees, count, rng):
+def timed(command):
+    """Seconds one run of `command` takes; it must succeed."""
+    started = time.monotonic()
+    subprocess.run(command, check=True, capture_output=True)
+    return time.monotonic() - started
+
+
+def durations(kerf, url, work, reference_cache):
+    """(cold, warm) seconds of each selection's cut, measured once each."""
+    measured = {}
+    for index, slices in enumerate(SELECTIONS):
+        cold_cache = os.path.join(work, f"timing-cache-{index}")
+        cold = timed(cut_command(kerf, url, os.path.join(work, f"timing-cold-{index}"),
+                                 cold_cache, slices))
+        warm = timed(cut_command(kerf, url, os.path.join(work, f"timing-warm-{index}"),
+                                 reference_cache, slices))
+        measured[index] = (cold, warm)
+        for path in (cold_cache, os.path.join(work, f"timing-cold-{index}"),
+                     os.path.join(work, f"timing-warm-{index}")):
+            shutil.rmtree(path, ignore_errors=True)
+    return measured
+
+
+def kill_moment(rng, duration):
+    """A moment inside the run: after the process started, before it would have ended."""
+    return rng.uniform(0.05, 0.95) * duration
+
+
+def kill_trials(kerf, url, work, trees, measured, count, rng):
     """Returns (trials, killed while running, reruns correct, caches clean, killed cuts that
     claimed success)."""
     cache = os.path.join(work, "kill-cache")
@@ -160,11 +196,12 @@ def kill_trials(kerf, url, work, trees, count, rng):
         slices = SELECTIONS[index]
         root = os.path.join(work, f"killed-{trial}")
         # Every few trials the cache starts empty again, so kills land in downloads too.
-        if trial % 5 == 0:
+        cold = trial % 5 == 0 or not os.path.isdir(cache)
+        if cold:
             shutil.rmtree(cache, ignore_errors=True)
         process = subprocess.Popen(cut_command(kerf, url, root, cache, slices),
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.0, 1.2))
+        time.sleep(kill_moment(rng, measured[index][0 if cold else 1]))
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             killed += 1
@@ -181,6 +218,125 @@ def kill_trials(kerf, url, work, trees, count, rng):
             clean += 1
         shutil.rmtree(root, ignore_errors=True)
     return count, killed, correct, clean, lied
+
+
+EXTEND_BASE = ["base-files_base", "base-files_chisel", "libc6_libs"]
+EXTEND_MORE = ["openssl_bins", "ca-certificates_data"]
+MANIFEST = os.path.join("var", "lib", "chisel", "manifest.wall")
+
+
+def manifest_records(root):
+    """The manifest's records, decompressed with the zstd tool."""
+    text = subprocess.run(["zstd", "-dc", os.path.join(root, MANIFEST)], capture_output=True,
+                          check=True).stdout.decode()
+    return [json.loads(line) for line in text.splitlines()[1:] if line.strip()]
+
+
+def manifest_lies(root):
+    """What the root's manifest says that is not so, as a list of problems (empty: true)."""
+    problems = []
+    try:
+        records = manifest_records(root)
+    except (subprocess.CalledProcessError, ValueError) as error:
+        return [f"unreadable manifest: {error}"]
+    for record in records:
+        if record.get("kind") != "path":
+            continue
+        path = record["path"]
+        host = os.path.join(root, path.lstrip("/"))
+        if path.endswith("/"):
+            if not os.path.isdir(host):
+                problems.append(f"{path}: not a directory")
+        elif record.get("link"):
+            if not os.path.islink(host) or os.readlink(host) != record["link"]:
+                problems.append(f"{path}: not a link to {record['link']}")
+        elif "sha256" in record:
+            if os.path.islink(host) or not os.path.isfile(host):
+                problems.append(f"{path}: not a file")
+                continue
+            with open(host, "rb") as file:
+                digest = hashlib.sha256(file.read()).hexdigest()
+            if digest != record.get("final_sha256", record["sha256"]):
+                problems.append(f"{path}: content differs")
+            if f"0{os.lstat(host).st_mode & 0o1777:o}" != record["mode"]:
+                problems.append(f"{path}: mode differs")
+    return problems
+
+
+def extension_trials(kerf, url, work, count, rng):
+    """Returns (trials, killed while running, manifests true after the kill, reruns equal to
+    one cut, deltas equal to one cut, killed cuts that claimed success)."""
+    cache = os.path.join(work, "extend-cache")
+    base = os.path.join(work, "extend-base")
+    union = os.path.join(work, "extend-union")
+    subprocess.run(cut_command(kerf, url, base, cache, EXTEND_BASE), check=True,
+                   capture_output=True)
+    subprocess.run(cut_command(kerf, url, union, cache, EXTEND_BASE + EXTEND_MORE), check=True,
+                   capture_output=True)
+    expected_tree = treesum(union)
+    expected_manifest = manifest_records(union)
+    base_manifest = manifest_records(base)
+    # Which manifest each kill left: the old one, the reduced one of a cut at work, the final.
+    left = {"old": 0, "reduced": 0, "final": 0, "unreadable": 0}
+    # The extension's own duration, warm, measured on a copy of the base.
+    sample = os.path.join(work, "extend-sample")
+    shutil.copytree(base, sample, symlinks=True)
+    duration = timed(cut_command(kerf, url, sample, cache, EXTEND_MORE))
+    shutil.rmtree(sample)
+    killed = true_manifests = reruns = deltas = lied = after_commit = 0
+    for trial in range(count):
+        root = os.path.join(work, f"extend-{trial}")
+        delta = os.path.join(work, f"extend-delta-{trial}")
+        shutil.copytree(base, root, symlinks=True)
+        process = subprocess.Popen(
+            cut_command(kerf, url, root, cache, ["--delta", delta + "-killed", *EXTEND_MORE]),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(kill_moment(rng, duration))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            killed += 1
+        process.wait()
+        if process.returncode == 0 and treesum(root) != expected_tree:
+            lied += 1
+        # A kill after the final manifest leaves a finished root: its rerun has nothing to add,
+        # so its delta is empty; the delta of a complete run was checked when it finished.
+        try:
+            records = manifest_records(root)
+            kind = ("old" if records == base_manifest else
+                    "final" if records == expected_manifest else "reduced")
+        except (subprocess.CalledProcessError, ValueError):
+            kind = "unreadable"  # manifest_lies says so below
+        left[kind] += 1
+        finished = process.returncode == 0 or kind == "final"
+        problems = manifest_lies(root)
+        if problems:
+            sys.stderr.write(f"extension trial {trial}: the manifest lies: {problems[:5]}\n")
+        else:
+            true_manifests += 1
+        rerun = subprocess.run(
+            cut_command(kerf, url, root, cache, ["--delta", delta, *EXTEND_MORE]),
+            capture_output=True, text=True)
+        if (rerun.returncode == 0 and treesum(root) == expected_tree
+                and manifest_records(root) == expected_manifest):
+            reruns += 1
+        else:
+            sys.stderr.write(f"extension trial {trial}: rerun differs: {rerun.stderr[-500:]}\n")
+        layered = os.path.join(work, f"extend-layered-{trial}")
+        shutil.copytree(base, layered, symlinks=True)
+        used = delta + "-killed" if process.returncode == 0 else delta
+        if os.path.isdir(used):
+            subprocess.run(["cp", "-a", used + "/.", layered], check=True)
+        if finished and process.returncode != 0:
+            after_commit += 1
+        elif treesum(layered) == expected_tree:
+            deltas += 1
+        else:
+            sys.stderr.write(f"extension trial {trial}: base + delta differs from one cut\n")
+        for path in (root, layered, delta, delta + "-killed"):
+            shutil.rmtree(path, ignore_errors=True)
+    sys.stderr.write("extension trials: manifests left by the kills: "
+                     + ", ".join(f"{count} {kind}" for kind, count in left.items()) + "\n")
+    return count, killed, true_manifests, reruns, deltas, after_commit, lied
 
 
 def fuzz(seconds):
@@ -201,6 +357,8 @@ def main():
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--fuzz-seconds", type=int, default=60)
     parser.add_argument("--skip-fuzz", action="store_true")
+    parser.add_argument("--only-kills", action="store_true",
+                        help="run only the concurrency and interruption trials")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     if not os.path.isdir(MIRROR):
@@ -212,22 +370,32 @@ def main():
         kerf = os.path.join(target, "release", "kerf")
 
     rows = []
-    for name, filters in GROUPS:
+    for name, filters in [] if args.only_kills else GROUPS:
         passed, failed = run_group(filters)
         rows.append((name, passed + failed, passed, "-"))
 
     server, url = serve(MIRROR)
     work = tempfile.mkdtemp(prefix="kerf-hardening-")
     try:
-        trees, _ = references(kerf, url, work)
+        trees, reference_cache = references(kerf, url, work)
+        measured = durations(kerf, url, work, reference_cache)
         correct, clean = concurrency(kerf, url, work, trees)
         rows.append(("8 concurrent cuts, one cache", len(SELECTIONS), correct,
                      "cache clean" if clean else "CACHE CORRUPT"))
         trials, killed, reruns, caches, lied = kill_trials(
-            kerf, url, work, trees, args.trials, random.Random(args.seed))
+            kerf, url, work, trees, measured, args.trials, random.Random(args.seed))
         rows.append((f"SIGKILL then rerun ({trials} trials)", trials, reruns,
                      f"{killed} killed mid-cut; {caches}/{trials} caches clean; "
                      f"{lied} killed cuts claimed success"))
+        trials, killed, true_manifests, reruns, deltas, after_commit, lied = extension_trials(
+            kerf, url, work, args.trials, random.Random(args.seed))
+        rows.append((f"SIGKILL extension, rerun ({trials})", trials, reruns,
+                     f"{killed} killed mid-cut; {true_manifests}/{trials} manifests true "
+                     f"after the kill; {deltas}/{trials - after_commit} deltas = one cut "
+                     f"({after_commit} killed after the manifest, delta not checked); "
+                     f"{lied} killed cuts claimed success"))
+        if true_manifests != trials or deltas != trials - after_commit or lied:
+            rows.append(("extension invariants", 1, 0, "see the messages above"))
     finally:
         server.shutdown()
         shutil.rmtree(work, ignore_errors=True)

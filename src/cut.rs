@@ -32,6 +32,8 @@ use crate::transport::http::FetchError;
 #[derive(Clone, Debug)]
 pub(crate) struct CutOptions {
     pub(crate) root: PathBuf,
+    /// What to do with the manifest of a root that was cut before (`--upgrade`, `--delta`).
+    pub(crate) extend: extend::ExtendOptions,
     /// How the archives are reached; the architecture and the clock are there too.
     pub(crate) archives: ArchiveSettings,
     /// Cut a release in development (`unstable`) or out of maintenance (`unmaintained`) anyway.
@@ -68,6 +70,10 @@ pub(crate) struct CutSummary {
     /// The newest `Date` of the InRelease files read (seconds since the epoch): the default
     /// `SOURCE_DATE_EPOCH` of an image.
     pub(crate) release_date: Option<i64>,
+    /// What a cut into a root that had a manifest kept, added and upgraded.
+    pub(crate) extension: Option<extend::Extension>,
+    /// The delta written with `--delta`.
+    pub(crate) delta: Option<extend::Delta>,
 }
 
 /// Why a cut stopped.
@@ -95,6 +101,8 @@ pub(crate) enum CutError {
     DpkgStatus(#[from] crate::dpkg_status::StatusError),
     #[error(transparent)]
     Locked(Box<LockedCutError>),
+    #[error(transparent)]
+    Extend(Box<extend::ExtendError>),
 }
 
 impl CutError {
@@ -111,6 +119,7 @@ impl CutError {
             CutError::Mutate(error) => error.is_user_error(),
             CutError::DpkgStatus(error) => error.is_user_error(),
             CutError::Locked(error) => error.is_user_error(),
+            CutError::Extend(error) => error.is_user_error(),
             CutError::Root(_) | CutError::Manifest(_) => false,
         }
     }
@@ -124,7 +133,15 @@ pub(crate) fn cut(
     reporter: &dyn Reporter,
 ) -> Result<CutSummary, CutError> {
     let started = Instant::now();
-    let selection = select(release, slices, options.archives.arch)?;
+    // A root cut before: its slices count as selected (see `extend`).
+    let previous = extend::read_previous(
+        release,
+        &options.root,
+        &options.extend,
+        options.archives.arch,
+    )?;
+    let requested = extend::requested(previous.as_ref(), slices);
+    let selection = select(release, &requested, options.archives.arch)?;
     let scripts = crate::mutate::scripts(&selection);
     // A syntax error is found before anything is downloaded.
     for script in &scripts {
@@ -208,8 +225,14 @@ pub(crate) fn cut(
             .iter()
             .map(|name| archives.choose(name))
             .collect::<Result<Vec<_>, _>>()?,
-        Some(plan) => plan.chosen.clone(),
+        Some(lock_plan) => lock_plan.chosen.clone(),
     };
+    // What the cut works on: every package, or, in a root cut before, those it adds slices of
+    // or upgrades.
+    let mut plan = extend::Plan::new(previous, &selection, &chosen, &options.extend)?;
+    let work = plan.selection(&selection);
+    let work_packages = plan.packages(&chosen);
+    plan.prepare(&root, &options.extend)?;
     let mut installed: BTreeMap<String, Installed> = BTreeMap::new();
     let mut in_manifest = Vec::with_capacity(chosen.len());
     let mut debs: BTreeMap<String, PathBuf> = BTreeMap::new();
@@ -219,29 +242,48 @@ pub(crate) fn cut(
             "Extracting files from package \"{}\"...",
             package.info.name
         ));
-        let plan = PackagePlan::new(&selection, &package.info.name);
+        let package_plan = PackagePlan::new(&work, &package.info.name);
         in_manifest.push(ManifestPackage::new(package, deb.sha256.clone()));
-        extract_from_deb(package, &plan, &root, deb, &mut installed)?;
+        extract_from_deb(package, &package_plan, &root, deb, &mut installed)?;
         Ok(())
     };
     match &locked {
-        None => archives.fetch_in_order(&chosen, &mut extract)?,
-        Some(plan) => {
+        None => archives.fetch_in_order(&work_packages, &mut extract)?,
+        Some(lock_plan) => {
             // Every package is fetched and checked against the lock before the first file is
             // written: a lock that does not match what the archive serves leaves the root as
             // it was.
-            for (package, deb) in chosen.iter().zip(fetch_locked(&archives, plan)?) {
+            let fetched = fetch_locked(&archives, lock_plan, &work_packages)?;
+            for (package, deb) in work_packages.iter().zip(fetched) {
                 extract(package, deb)?;
             }
         }
     }
-    create_content(&selection, &root, &mut installed)?;
-    run_scripts(&selection, &scripts, options, &mut installed, reporter)?;
-    remove_until_mutate(&selection, &root, &mut installed)?;
-    write_manifests(&selection, &in_manifest, &root, &installed, reporter)?;
+    create_content(&work, &root, &mut installed)?;
+    let mut installed = plan.merge(&root, installed)?;
+    run_scripts(
+        &selection,
+        &plan.scripts(scripts),
+        options,
+        &mut installed,
+        reporter,
+    )?;
+    remove_until_mutate(&work, &root, &mut installed)?;
+    plan.remove_stale(&root)?;
     if options.dpkg_status || crate::dpkg_status::present(&root) {
-        crate::dpkg_status::write_for_cut(&root, &selection, &chosen, &debs, &installed, reporter)?;
+        crate::dpkg_status::write_for_cut(
+            &root,
+            &work,
+            &work_packages,
+            &debs,
+            &installed,
+            reporter,
+        )?;
     }
+    // Last: the manifest says the cut is complete.
+    let in_manifest = plan.manifest_packages(in_manifest);
+    let manifests = write_manifests(&selection, &in_manifest, &root, &installed, reporter)?;
+    let (extension, delta) = plan.finish(&root, &installed, &manifests, &options.extend)?;
 
     let bytes = installed
         .values()
@@ -259,24 +301,27 @@ pub(crate) fn cut(
         downloaded: archives.downloaded(),
         release_date: match &locked {
             None => archives.newest_release_date(),
-            Some(plan) => plan.release_date(),
+            Some(lock_plan) => lock_plan.release_date(),
         },
         installed,
+        extension,
+        delta,
     })
 }
 
-/// Fetches every locked package, in order, each checked against the lock.
+/// Fetches `packages` (locked ones, as `plan` gives them), in order, each checked against the
+/// lock.
 fn fetch_locked(
     archives: &Archives<'_>,
     plan: &LockedPlan<'_>,
+    packages: &[ChosenPackage],
 ) -> Result<Vec<VerifiedDeb>, CutError> {
-    let mut fetched = Vec::with_capacity(plan.chosen.len());
-    let outcome =
-        archives.fetch_in_order(&plan.chosen, &mut |package, deb| -> Result<(), CutError> {
-            plan.check(package, &deb)?;
-            fetched.push(deb);
-            Ok(())
-        });
+    let mut fetched = Vec::with_capacity(packages.len());
+    let outcome = archives.fetch_in_order(packages, &mut |package, deb| -> Result<(), CutError> {
+        plan.check(package, &deb)?;
+        fetched.push(deb);
+        Ok(())
+    });
     // The archive's own words are kept when the lock says nothing more.
     let named = match &outcome {
         Err(CutError::Archive(ArchiveError::Fetch(FetchError::NotFound { url }))) => plan.gone(url),
@@ -402,6 +447,8 @@ fn run_scripts(
     }
     Ok(())
 }
+
+pub(crate) mod extend;
 
 #[cfg(test)]
 mod archive_tests;

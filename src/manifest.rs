@@ -189,14 +189,14 @@ impl ManifestPackage {
 }
 
 /// Writes `manifest.wall` for every selected `generate: manifest` path: the selection's
-/// slices, `packages`, and every path in `installed`.
+/// slices, `packages`, and every path in `installed`. Returns the in-root paths written.
 pub(crate) fn write_manifests(
     selection: &Selection<'_>,
     packages: &[ManifestPackage],
     root: &Root,
     installed: &BTreeMap<String, Installed>,
     reporter: &dyn Reporter,
-) -> Result<(), ManifestError> {
+) -> Result<BTreeSet<String>, ManifestError> {
     let locations: BTreeSet<String> = selection
         .slices
         .iter()
@@ -207,7 +207,7 @@ pub(crate) fn write_manifests(
         .map(|(path, _)| format!("{}manifest.wall", path.trim_end_matches("**")))
         .collect();
     if locations.is_empty() {
-        return Ok(());
+        return Ok(locations);
     }
     let mut manifest = Manifest {
         packages: packages.to_vec(),
@@ -295,10 +295,10 @@ pub(crate) fn write_manifests(
                 root.make_dir(&ancestor, 0o755, false).map_err(root_error)?;
             }
         }
-        root.write_file(&rel, &mut bytes.as_slice(), 0o644)
-            .map_err(root_error)?;
+        // Renamed into place: a cut killed here leaves the previous manifest whole.
+        root.replace_file(&rel, &bytes, 0o644).map_err(root_error)?;
     }
-    Ok(())
+    Ok(locations)
 }
 
 /// A JSON string as Go's encoding/json writes it, which also escapes `<`, `>`, `&`, U+2028 and

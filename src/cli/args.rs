@@ -26,7 +26,7 @@ pub(crate) struct Args {
 pub(crate) enum Command {
     /// Cut slices into a root filesystem: fetch, verify and extract
     #[command(
-        after_help = "Examples:\n  kerf cut --release ./chisel-releases --root ./rootfs base-files_base libc6_libs openssl_bins\n  kerf cut --release ./chisel-releases --root /rootfs --archive-url ubuntu=http://mirror.example/ubuntu/ openssl_bins\n  kerf cut --release ubuntu-24.04 --root /rootfs --dpkg-status --sbom /rootfs.spdx.json base-files_base base-files_release-info base-files_chisel openssl_bins\n  kerf cut --release ubuntu-24.04 --oci-layout ./image --tag latest --entrypoint /usr/bin/openssl --cmd version --user app:1000:1000 base-files_base libc6_libs openssl_bins\n  kerf cut --release ubuntu-24.04 --arch amd64,arm64 --oci-archive ./openssl.tar --tag 3 openssl_bins\n  kerf cut --locked kerf.lock --root ./rootfs\n  kerf cut --release ubuntu-24.04 --snapshot 20261201T000000Z --root ./rootfs openssl_bins"
+        after_help = "Examples:\n  kerf cut --release ./chisel-releases --root ./rootfs base-files_base libc6_libs openssl_bins\n  kerf cut --release ./chisel-releases --root /rootfs --archive-url ubuntu=http://mirror.example/ubuntu/ openssl_bins\n  kerf cut --release ubuntu-24.04 --root /rootfs --dpkg-status --sbom /rootfs.spdx.json base-files_base base-files_release-info base-files_chisel openssl_bins\n  kerf cut --release ubuntu-24.04 --oci-layout ./image --tag latest --entrypoint /usr/bin/openssl --cmd version --user app:1000:1000 base-files_base libc6_libs openssl_bins\n  kerf cut --release ubuntu-24.04 --arch amd64,arm64 --oci-archive ./openssl.tar --tag 3 openssl_bins\n  kerf cut --locked kerf.lock --root ./rootfs\n  kerf cut --release ubuntu-24.04 --snapshot 20261201T000000Z --root ./rootfs openssl_bins\n  kerf cut --release ubuntu-24.04 --root /rootfs --delta /delta openssl_bins ca-certificates_data\n  kerf cut --release ubuntu-24.04 --root /rootfs --upgrade\n  kerf cut --locked kerf.lock --root /rootfs --upgrade\n\nA root that has a manifest (base-files_chisel) is extended: the slices it lists count as\nselected, and the manifest is rewritten for all of them."
     )]
     Cut(CutArgs),
     /// Print slice definitions, in chisel's format
@@ -222,11 +222,13 @@ pub(crate) struct CutArgs {
     /// packages, fetched by pool path and checked against its digests; no index is read
     #[arg(long, value_name = "FILE")]
     pub(crate) locked: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) extend: ExtendArgs,
     // Last: its help heading would also head the options after it.
     #[command(flatten)]
     pub(crate) image: ImageArgs,
     /// Slices to cut, as PACKAGE_SLICE (with --locked: the lock's, which these must match)
-    #[arg(required_unless_present = "locked", value_name = "SLICE")]
+    #[arg(required_unless_present_any = ["locked", "upgrade"], value_name = "SLICE")]
     pub(crate) slices: Vec<String>,
 }
 
@@ -272,6 +274,23 @@ pub(crate) struct VerifyArgs {
     /// Where the manifest is inside the root
     #[arg(long, value_name = "PATH", default_value = crate::manifest::DEFAULT_PATH)]
     pub(crate) manifest: String,
+}
+
+/// `cut` into a root cut before: its manifest is read, extended and kept true.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ExtendArgs {
+    /// Move the slices the root's manifest lists to the archive's current versions, rewriting
+    /// only what changed (slices given as well are added)
+    #[arg(long, requires = "root", conflicts_with = "force_manifest")]
+    pub(crate) upgrade: bool,
+    /// Also write the paths this cut created or changed, and the rewritten manifest, into DIR
+    /// (new, or empty), with the same modes: `COPY DIR /` over the old root gives the new one
+    #[arg(long, value_name = "DIR", requires = "root")]
+    pub(crate) delta: Option<PathBuf>,
+    /// Start a new manifest that lists only this cut when the root's cannot be extended
+    /// (unreadable, or from another release or architecture)
+    #[arg(long)]
+    pub(crate) force_manifest: bool,
 }
 
 /// `cut`'s image output and accounts.

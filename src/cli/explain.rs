@@ -184,6 +184,8 @@ fn cut_for_sizes(
         .context("cannot create a temporary root to measure the slices in")?;
     let options = CutOptions {
         root: temporary.path().join("root"),
+        // A fresh root: nothing to extend.
+        extend: crate::cut::extend::ExtendOptions::default(),
         archives,
         ignore: BTreeSet::new(),
         scripts: settings::script_runner(),

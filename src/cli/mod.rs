@@ -4,6 +4,7 @@
 
 mod args;
 mod explain;
+mod extension;
 mod image;
 mod lock;
 mod printer;
@@ -526,6 +527,13 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
                 human_bytes(summary.downloaded),
                 started.elapsed().as_secs_f64()
             );
+            for line in extension::summary_lines(
+                summary.extension.as_ref(),
+                summary.delta.as_ref(),
+                args.extend.upgrade,
+            ) {
+                eprintln!("{line}");
+            }
             eprint!("{}", explain::largest_packages(&summary));
         }
     }

@@ -160,6 +160,7 @@ pub(crate) fn cut_options(
         .collect();
     Ok(CutOptions {
         root: args.root.clone().unwrap_or_default(),
+        extend: super::extension::options(args)?,
         archives,
         ignore,
         scripts: script_runner(),

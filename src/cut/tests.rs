@@ -60,6 +60,7 @@ impl Env {
     pub(super) fn options(&self, servers: &[(&str, &TestServer)]) -> CutOptions {
         CutOptions {
             root: self.root(),
+            extend: super::extend::ExtendOptions::default(),
             archives: ArchiveSettings {
                 arch: Arch::Amd64,
                 cache_dir: self.cache(),
@@ -413,6 +414,8 @@ fn a_basic_cut_gives_the_exact_tree() {
             installed: summary.installed.clone(),
             // The test archive's InRelease `Date`: Thu, 25 Apr 2024 15:10:33 UTC.
             release_date: Some(1_714_057_833),
+            extension: None,
+            delta: None,
         }
     );
     let mut cached = vec![

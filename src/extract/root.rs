@@ -323,6 +323,8 @@ impl Root {
 
     /// Writes a regular file with exactly `mode`, replacing whatever was at the path (a symlink
     /// there is replaced, not written through). Returns the size and SHA-256 of what was written.
+    /// A regular file already there with the same content is left alone (only its mode is
+    /// set), so a cut that extends a root rewrites nothing it does not change.
     pub(crate) fn write_file(
         &self,
         path: &RelPath,
@@ -330,10 +332,30 @@ impl Root {
         mode: u32,
     ) -> Result<Written, RootError> {
         let host = self.host_path(path)?;
+        // The start of the new content, read to compare it with what is there.
+        let mut head: Vec<u8> = Vec::new();
         if let Ok(metadata) = fs::symlink_metadata(&host) {
             if !metadata.is_file() || metadata.nlink() > 1 {
                 // Never write through a link into another file.
                 self.remove(path)?;
+            } else {
+                // One byte more than the file holds tells a longer content apart.
+                (&mut *content)
+                    .take(metadata.len() + 1)
+                    .read_to_end(&mut head)
+                    .map_err(self.io("write", path))?;
+                if head.len() as u64 == metadata.len()
+                    && fs::read(&host).is_ok_and(|existing| existing == head)
+                {
+                    if metadata.permissions().mode() & 0o7777 != mode {
+                        fs::set_permissions(&host, std::fs::Permissions::from_mode(mode))
+                            .map_err(self.io("set the mode of", path))?;
+                    }
+                    return Ok(Written {
+                        size: head.len() as u64,
+                        sha256: crate::digest::sha256_hex(&head),
+                    });
+                }
             }
         }
         let mut file = fs::OpenOptions::new()
@@ -343,11 +365,45 @@ impl Root {
             .open(&host)
             .map_err(self.io("create the file", path))?;
         let mut hashing = HashingWriter::new(&mut file, Hasher::new(&[Algorithm::Sha256]));
-        let size = io::copy(content, &mut hashing).map_err(self.io("write", path))?;
+        let size = io::copy(&mut head.as_slice().chain(content), &mut hashing)
+            .map_err(self.io("write", path))?;
         let sha256 = hashing.finish().1.sha256_hex().expect("asked for SHA-256");
         file.set_permissions(std::fs::Permissions::from_mode(mode))
             .map_err(self.io("set the mode of", path))?;
         Ok(Written { size, sha256 })
+    }
+
+    /// Replaces the file at `path` whole: the content goes to a temporary file beside it,
+    /// which is renamed over it, so a reader (or a cut killed half-way) sees the old file or the
+    /// new one, never part of one. The temporary name is fixed (`.NAME.kerf-new`), so what a
+    /// killed cut left there is replaced, and renamed away, by the next.
+    pub(crate) fn replace_file(
+        &self,
+        path: &RelPath,
+        content: &[u8],
+        mode: u32,
+    ) -> Result<(), RootError> {
+        use std::io::Write as _;
+        let host = self.host_path(path)?;
+        let name = host
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temporary = host.with_file_name(format!(".{name}.kerf-new"));
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&temporary)
+            .map_err(self.io("create a temporary file for", path))?;
+        file.write_all(content)
+            .and_then(|()| file.set_permissions(std::fs::Permissions::from_mode(mode)))
+            .and_then(|()| file.sync_all())
+            .map_err(self.io("write", path))?;
+        if fs::symlink_metadata(&host).is_ok_and(|metadata| metadata.is_dir()) {
+            self.remove(path)?;
+        }
+        fs::rename(&temporary, &host).map_err(self.io("replace", path))
     }
 
     /// Creates a symlink; an existing one with the same target is kept.

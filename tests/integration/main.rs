@@ -7,6 +7,7 @@ mod cut_fixture;
 mod draft;
 mod examples;
 mod explain;
+mod extend_root;
 mod first_run;
 mod harness;
 mod locked_cuts;
