@@ -279,52 +279,46 @@ impl PackageIndex {
     /// appended to one buffer as stanzas end; the archive's indexes come sorted by name, and
     /// then that buffer is the table, else it is sorted once at the end.
     pub(crate) fn read(mut input: impl BufRead, what: &str) -> Result<PackageIndex, IndexError> {
-        let mut text = String::new();
-        let mut lines: Vec<TableLine> = Vec::new();
-        let mut fields = StanzaFields::default();
-        let mut line = Vec::with_capacity(256);
-        let mut line_number = 0_usize;
+        let mut reading = Reading {
+            what,
+            text: String::new(),
+            lines: Vec::new(),
+            fields: StanzaFields::default(),
+            line_number: 0,
+        };
+        // Lines are taken from the reader's buffer where they lie whole; only a line split
+        // between two buffers is copied, to be joined.
+        let mut split = Vec::new();
         loop {
-            line.clear();
-            let read = input
-                .read_until(b'\n', &mut line)
-                .map_err(|source| IndexError::Read {
-                    what: what.to_owned(),
-                    source,
-                })?;
-            line_number += 1;
-            let bytes = trim_line_end(&line);
-            let kind = classify_line(bytes);
-            if read == 0 || kind == Ok(LineKind::Blank) {
-                let start = text.len();
-                if let Some(name_len) = fields.take(what, &mut text)? {
-                    lines.push(TableLine {
-                        start,
-                        end: text.len(),
-                        name_len,
-                    });
+            let buffer = input.fill_buf().map_err(|source| IndexError::Read {
+                what: what.to_owned(),
+                source,
+            })?;
+            if buffer.is_empty() {
+                if !split.is_empty() {
+                    reading.line(&split)?;
                 }
-                if read == 0 {
-                    break;
-                }
+                reading.end_stanza()?;
+                break;
+            }
+            let Some(end) = memchr::memchr(b'\n', buffer) else {
+                split.extend_from_slice(buffer);
+                let taken = buffer.len();
+                input.consume(taken);
                 continue;
-            }
-            let (name, value) = match kind {
-                Ok(LineKind::Field { name, value }) => (name, value),
-                Ok(LineKind::Blank | LineKind::Comment | LineKind::Continuation) => continue,
-                Err(_) => {
-                    return Err(IndexError::Syntax {
-                        what: what.to_owned(),
-                        line: line_number,
-                        content: String::from_utf8_lossy(&bytes[..bytes.len().min(120)])
-                            .into_owned(),
-                    })
-                }
             };
-            if let Some(field) = Field::named(name) {
-                fields.set(field, value);
+            if split.is_empty() {
+                reading.line(&buffer[..=end])?;
+            } else {
+                split.extend_from_slice(&buffer[..=end]);
+                reading.line(&split)?;
+                split.clear();
             }
+            input.consume(end + 1);
         }
+        let Reading {
+            text, mut lines, ..
+        } = reading;
         let name = |line: &TableLine| &text[line.start..line.start + line.name_len];
         if lines.windows(2).all(|pair| name(&pair[0]) < name(&pair[1])) {
             return Ok(PackageIndex { table: text });
@@ -417,6 +411,52 @@ fn trim_line_end(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
+/// A `Packages` stream being read into table lines.
+struct Reading<'a> {
+    what: &'a str,
+    /// Table lines, in the order their stanzas come.
+    text: String,
+    lines: Vec<TableLine>,
+    fields: StanzaFields,
+    line_number: usize,
+}
+
+impl Reading<'_> {
+    /// One line of the stream, with its line ending if it has one.
+    fn line(&mut self, line: &[u8]) -> Result<(), IndexError> {
+        self.line_number += 1;
+        let bytes = trim_line_end(line);
+        match classify_line(bytes) {
+            Ok(LineKind::Blank) => self.end_stanza(),
+            Ok(LineKind::Comment | LineKind::Continuation) => Ok(()),
+            Ok(LineKind::Field { name, value }) => {
+                if let Some(field) = Field::named(name) {
+                    self.fields.set(field, value);
+                }
+                Ok(())
+            }
+            Err(_) => Err(IndexError::Syntax {
+                what: self.what.to_owned(),
+                line: self.line_number,
+                content: String::from_utf8_lossy(&bytes[..bytes.len().min(120)]).into_owned(),
+            }),
+        }
+    }
+
+    /// The stanza read so far is complete (a blank line, or the end of the stream).
+    fn end_stanza(&mut self) -> Result<(), IndexError> {
+        let start = self.text.len();
+        if let Some(name_len) = self.fields.take(self.what, &mut self.text)? {
+            self.lines.push(TableLine {
+                start,
+                end: self.text.len(),
+                name_len,
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Where a table line lies in the buffer being filled, and how long its name is.
 struct TableLine {
     start: usize,
@@ -449,6 +489,10 @@ impl Field {
 
     /// The field a line names (field names are case-insensitive), if it is one of these.
     fn named(name: &[u8]) -> Option<Field> {
+        // Most lines are other fields: their length alone rules them out.
+        if !matches!(name.len(), 4 | 6 | 7 | 8 | 12) {
+            return None;
+        }
         Field::ALL
             .iter()
             .find(|(_, known)| name.eq_ignore_ascii_case(known))
@@ -735,6 +779,32 @@ Package: base-files\nVersion: 13ubuntu9\nArchitecture: amd64\nFilename: pool/mai
                 .unwrap_err()
                 .to_string(),
             "the Packages index main has a stanza for \"c\" without a valid SHA512 field"
+        );
+    }
+
+    #[test]
+    fn lines_split_between_buffers_read_as_whole_ones() {
+        let whole = PackageIndex::read(PACKAGES.as_bytes(), "test").unwrap();
+        assert_eq!(whole.len(), 2);
+        // Buffers that cut lines everywhere, and a last line without its newline.
+        for text in [PACKAGES, PACKAGES.trim_end()] {
+            for capacity in [1, 2, 7, 64, 255] {
+                let reader = std::io::BufReader::with_capacity(capacity, text.as_bytes());
+                assert_eq!(
+                    PackageIndex::read(reader, "test").unwrap(),
+                    whole,
+                    "{capacity}"
+                );
+            }
+        }
+        let broken = format!("{PACKAGES}\n\nPackage: x\nnot a field\n");
+        let reader = std::io::BufReader::with_capacity(3, broken.as_bytes());
+        assert_eq!(
+            PackageIndex::read(reader, "main").unwrap_err().to_string(),
+            format!(
+                "cannot parse the Packages index main: line {} is not a field: \"not a field\"",
+                PACKAGES.lines().count() + 4
+            )
         );
     }
 
