@@ -320,14 +320,22 @@ impl PackageIndex {
             text, mut lines, ..
         } = reading;
         let name = |line: &TableLine| &text[line.start..line.start + line.name_len];
-        if lines.windows(2).all(|pair| name(&pair[0]) < name(&pair[1])) {
-            return Ok(PackageIndex { table: text });
-        }
-        // Highest version first within a name, then keep the first of each name.
         let version = |line: &TableLine| {
             let rest = &text[line.start + line.name_len + 1..line.end];
             Version::parse(rest.split('\t').next().unwrap_or_default()).ok()
         };
+        if lines.windows(2).all(|pair| name(&pair[0]) < name(&pair[1])) {
+            return Ok(PackageIndex { table: text });
+        }
+        if lines
+            .windows(2)
+            .all(|pair| name(&pair[0]) <= name(&pair[1]))
+        {
+            return Ok(PackageIndex {
+                table: keep_best_in_place(text, &lines),
+            });
+        }
+        // Highest version first within a name, then keep the first of each name.
         lines.sort_by(|a, b| {
             name(a)
                 .cmp(name(b))
@@ -382,6 +390,41 @@ impl PackageIndex {
         }
         None
     }
+}
+
+/// The table of sorted `lines` whose names repeat (an archive's index listing two versions of a
+/// package): of each run of one name, the line of the highest version (the first of equals) is
+/// kept, moved down over the others within `text` itself. Ubuntu's universe index is sorted this
+/// way; a second 16 MB buffer is not needed for the few names it gives twice.
+fn keep_best_in_place(text: String, lines: &[TableLine]) -> String {
+    let name = |line: &TableLine| line.start..line.start + line.name_len;
+    let version = |text: &[u8], line: &TableLine| {
+        let rest = &text[line.start + line.name_len + 1..line.end];
+        let field = rest.split(|&byte| byte == b'\t').next().unwrap_or_default();
+        Version::parse(std::str::from_utf8(field).ok()?).ok()
+    };
+    let mut bytes = text.into_bytes();
+    let mut written = 0;
+    let mut at = 0;
+    while at < lines.len() {
+        // Every line from `at` on still lies where it was read: each copy below ends before
+        // the next run's first line.
+        let first = name(&lines[at]);
+        let mut best = at;
+        let mut next = at + 1;
+        while next < lines.len() && bytes[name(&lines[next])] == bytes[first.clone()] {
+            if version(&bytes, &lines[next]) > version(&bytes, &lines[best]) {
+                best = next;
+            }
+            next += 1;
+        }
+        let line = &lines[best];
+        bytes.copy_within(line.start..line.end, written);
+        written += line.end - line.start;
+        at = next;
+    }
+    bytes.truncate(written);
+    String::from_utf8(bytes).expect("whole lines of a String")
 }
 
 fn parse_line(line: &str) -> Option<PackageInfo> {
@@ -806,6 +849,47 @@ Package: base-files\nVersion: 13ubuntu9\nArchitecture: amd64\nFilename: pool/mai
                 PACKAGES.lines().count() + 4
             )
         );
+    }
+
+    #[test]
+    fn a_sorted_index_that_lists_a_name_twice_keeps_its_highest_version() {
+        let stanza = |name: &str, version: &str, digit: char| {
+            format!(
+                "Package: {name}\nVersion: {version}\nArchitecture: all\nFilename: pool/{name}_{version}.deb\nSize: 1\nSHA256: {}\n\n",
+                digit.to_string().repeat(64)
+            )
+        };
+        let stanzas = [
+            stanza("a", "1", '1'),
+            stanza("b", "1.0", '2'),
+            stanza("b", "2.0", '3'),
+            stanza("b", "2.0", '4'),
+            stanza("b", "1.5", '5'),
+            stanza("c", "1", '6'),
+            stanza("c", "0.9", '7'),
+        ];
+        let sorted = PackageIndex::read(stanzas.concat().as_bytes(), "test").unwrap();
+        let line = |name: &str, version: &str, digit: char| {
+            format!(
+                "{name}\t{version}\tall\tpool/{name}_{version}.deb\t1\t{}\n",
+                digit.to_string().repeat(64)
+            )
+        };
+        // Of equal versions, the first listed.
+        assert_eq!(
+            String::from_utf8(sorted.as_bytes().to_vec()).unwrap(),
+            [
+                line("a", "1", '1'),
+                line("b", "2.0", '3'),
+                line("c", "1", '6')
+            ]
+            .concat()
+        );
+        // The same stanzas unsorted take the other way to the same table.
+        let mut shuffled = stanzas.clone();
+        shuffled.swap(0, 5);
+        let unsorted = PackageIndex::read(shuffled.concat().as_bytes(), "test").unwrap();
+        assert_eq!(unsorted, sorted);
     }
 
     #[test]
