@@ -31,7 +31,8 @@ RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
 built="$target_dir/$target/release/kerf"
 
 mkdir -p "$(dirname "$out")"
-# The release profile keeps line tables for backtraces; an image does not need them.
+# The release profile strips the binary already; this copies it, and strips whatever a profile
+# overridden through CARGO_PROFILE_RELEASE_* left in.
 strip --strip-debug -o "$out" "$built"
 
 description=$(file -b "$out")

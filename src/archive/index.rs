@@ -279,61 +279,63 @@ impl PackageIndex {
     /// appended to one buffer as stanzas end; the archive's indexes come sorted by name, and
     /// then that buffer is the table, else it is sorted once at the end.
     pub(crate) fn read(mut input: impl BufRead, what: &str) -> Result<PackageIndex, IndexError> {
-        let mut text = String::new();
-        let mut lines: Vec<TableLine> = Vec::new();
-        let mut fields = StanzaFields::default();
-        let mut line = Vec::with_capacity(256);
-        let mut line_number = 0_usize;
+        let mut reading = Reading {
+            what,
+            text: String::new(),
+            lines: Vec::new(),
+            fields: StanzaFields::default(),
+            line_number: 0,
+        };
+        // Lines are taken from the reader's buffer where they lie whole; only a line split
+        // between two buffers is copied, to be joined.
+        let mut split = Vec::new();
         loop {
-            line.clear();
-            let read = input
-                .read_until(b'\n', &mut line)
-                .map_err(|source| IndexError::Read {
-                    what: what.to_owned(),
-                    source,
-                })?;
-            line_number += 1;
-            let bytes = trim_line_end(&line);
-            let kind = classify_line(bytes);
-            if read == 0 || kind == Ok(LineKind::Blank) {
-                let start = text.len();
-                if let Some(name_len) = fields.take(what, &mut text)? {
-                    lines.push(TableLine {
-                        start,
-                        end: text.len(),
-                        name_len,
-                    });
+            let buffer = input.fill_buf().map_err(|source| IndexError::Read {
+                what: what.to_owned(),
+                source,
+            })?;
+            if buffer.is_empty() {
+                if !split.is_empty() {
+                    reading.line(&split)?;
                 }
-                if read == 0 {
-                    break;
-                }
+                reading.end_stanza()?;
+                break;
+            }
+            let Some(end) = memchr::memchr(b'\n', buffer) else {
+                split.extend_from_slice(buffer);
+                let taken = buffer.len();
+                input.consume(taken);
                 continue;
-            }
-            let (name, value) = match kind {
-                Ok(LineKind::Field { name, value }) => (name, value),
-                Ok(LineKind::Blank | LineKind::Comment | LineKind::Continuation) => continue,
-                Err(_) => {
-                    return Err(IndexError::Syntax {
-                        what: what.to_owned(),
-                        line: line_number,
-                        content: String::from_utf8_lossy(&bytes[..bytes.len().min(120)])
-                            .into_owned(),
-                    })
-                }
             };
-            if let Some(field) = Field::named(name) {
-                fields.set(field, value);
+            if split.is_empty() {
+                reading.line(&buffer[..=end])?;
+            } else {
+                split.extend_from_slice(&buffer[..=end]);
+                reading.line(&split)?;
+                split.clear();
             }
+            input.consume(end + 1);
         }
+        let Reading {
+            text, mut lines, ..
+        } = reading;
         let name = |line: &TableLine| &text[line.start..line.start + line.name_len];
-        if lines.windows(2).all(|pair| name(&pair[0]) < name(&pair[1])) {
-            return Ok(PackageIndex { table: text });
-        }
-        // Highest version first within a name, then keep the first of each name.
         let version = |line: &TableLine| {
             let rest = &text[line.start + line.name_len + 1..line.end];
             Version::parse(rest.split('\t').next().unwrap_or_default()).ok()
         };
+        if lines.windows(2).all(|pair| name(&pair[0]) < name(&pair[1])) {
+            return Ok(PackageIndex { table: text });
+        }
+        if lines
+            .windows(2)
+            .all(|pair| name(&pair[0]) <= name(&pair[1]))
+        {
+            return Ok(PackageIndex {
+                table: keep_best_in_place(text, &lines),
+            });
+        }
+        // Highest version first within a name, then keep the first of each name.
         lines.sort_by(|a, b| {
             name(a)
                 .cmp(name(b))
@@ -390,6 +392,41 @@ impl PackageIndex {
     }
 }
 
+/// The table of sorted `lines` whose names repeat (an archive's index listing two versions of a
+/// package): of each run of one name, the line of the highest version (the first of equals) is
+/// kept, moved down over the others within `text` itself. Ubuntu's universe index is sorted this
+/// way; a second 16 MB buffer is not needed for the few names it gives twice.
+fn keep_best_in_place(text: String, lines: &[TableLine]) -> String {
+    let name = |line: &TableLine| line.start..line.start + line.name_len;
+    let version = |text: &[u8], line: &TableLine| {
+        let rest = &text[line.start + line.name_len + 1..line.end];
+        let field = rest.split(|&byte| byte == b'\t').next().unwrap_or_default();
+        Version::parse(std::str::from_utf8(field).ok()?).ok()
+    };
+    let mut bytes = text.into_bytes();
+    let mut written = 0;
+    let mut at = 0;
+    while at < lines.len() {
+        // Every line from `at` on still lies where it was read: each copy below ends before
+        // the next run's first line.
+        let first = name(&lines[at]);
+        let mut best = at;
+        let mut next = at + 1;
+        while next < lines.len() && bytes[name(&lines[next])] == bytes[first.clone()] {
+            if version(&bytes, &lines[next]) > version(&bytes, &lines[best]) {
+                best = next;
+            }
+            next += 1;
+        }
+        let line = &lines[best];
+        bytes.copy_within(line.start..line.end, written);
+        written += line.end - line.start;
+        at = next;
+    }
+    bytes.truncate(written);
+    String::from_utf8(bytes).expect("whole lines of a String")
+}
+
 fn parse_line(line: &str) -> Option<PackageInfo> {
     let mut fields = line.split('\t');
     Some(PackageInfo {
@@ -415,6 +452,52 @@ fn table_digest(hex: &str) -> Option<Digest> {
 fn trim_line_end(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// A `Packages` stream being read into table lines.
+struct Reading<'a> {
+    what: &'a str,
+    /// Table lines, in the order their stanzas come.
+    text: String,
+    lines: Vec<TableLine>,
+    fields: StanzaFields,
+    line_number: usize,
+}
+
+impl Reading<'_> {
+    /// One line of the stream, with its line ending if it has one.
+    fn line(&mut self, line: &[u8]) -> Result<(), IndexError> {
+        self.line_number += 1;
+        let bytes = trim_line_end(line);
+        match classify_line(bytes) {
+            Ok(LineKind::Blank) => self.end_stanza(),
+            Ok(LineKind::Comment | LineKind::Continuation) => Ok(()),
+            Ok(LineKind::Field { name, value }) => {
+                if let Some(field) = Field::named(name) {
+                    self.fields.set(field, value);
+                }
+                Ok(())
+            }
+            Err(_) => Err(IndexError::Syntax {
+                what: self.what.to_owned(),
+                line: self.line_number,
+                content: String::from_utf8_lossy(&bytes[..bytes.len().min(120)]).into_owned(),
+            }),
+        }
+    }
+
+    /// The stanza read so far is complete (a blank line, or the end of the stream).
+    fn end_stanza(&mut self) -> Result<(), IndexError> {
+        let start = self.text.len();
+        if let Some(name_len) = self.fields.take(self.what, &mut self.text)? {
+            self.lines.push(TableLine {
+                start,
+                end: self.text.len(),
+                name_len,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Where a table line lies in the buffer being filled, and how long its name is.
@@ -449,6 +532,10 @@ impl Field {
 
     /// The field a line names (field names are case-insensitive), if it is one of these.
     fn named(name: &[u8]) -> Option<Field> {
+        // Most lines are other fields: their length alone rules them out.
+        if !matches!(name.len(), 4 | 6 | 7 | 8 | 12) {
+            return None;
+        }
         Field::ALL
             .iter()
             .find(|(_, known)| name.eq_ignore_ascii_case(known))
@@ -736,6 +823,73 @@ Package: base-files\nVersion: 13ubuntu9\nArchitecture: amd64\nFilename: pool/mai
                 .to_string(),
             "the Packages index main has a stanza for \"c\" without a valid SHA512 field"
         );
+    }
+
+    #[test]
+    fn lines_split_between_buffers_read_as_whole_ones() {
+        let whole = PackageIndex::read(PACKAGES.as_bytes(), "test").unwrap();
+        assert_eq!(whole.len(), 2);
+        // Buffers that cut lines everywhere, and a last line without its newline.
+        for text in [PACKAGES, PACKAGES.trim_end()] {
+            for capacity in [1, 2, 7, 64, 255] {
+                let reader = std::io::BufReader::with_capacity(capacity, text.as_bytes());
+                assert_eq!(
+                    PackageIndex::read(reader, "test").unwrap(),
+                    whole,
+                    "{capacity}"
+                );
+            }
+        }
+        let broken = format!("{PACKAGES}\n\nPackage: x\nnot a field\n");
+        let reader = std::io::BufReader::with_capacity(3, broken.as_bytes());
+        assert_eq!(
+            PackageIndex::read(reader, "main").unwrap_err().to_string(),
+            format!(
+                "cannot parse the Packages index main: line {} is not a field: \"not a field\"",
+                PACKAGES.lines().count() + 4
+            )
+        );
+    }
+
+    #[test]
+    fn a_sorted_index_that_lists_a_name_twice_keeps_its_highest_version() {
+        let stanza = |name: &str, version: &str, digit: char| {
+            format!(
+                "Package: {name}\nVersion: {version}\nArchitecture: all\nFilename: pool/{name}_{version}.deb\nSize: 1\nSHA256: {}\n\n",
+                digit.to_string().repeat(64)
+            )
+        };
+        let stanzas = [
+            stanza("a", "1", '1'),
+            stanza("b", "1.0", '2'),
+            stanza("b", "2.0", '3'),
+            stanza("b", "2.0", '4'),
+            stanza("b", "1.5", '5'),
+            stanza("c", "1", '6'),
+            stanza("c", "0.9", '7'),
+        ];
+        let sorted = PackageIndex::read(stanzas.concat().as_bytes(), "test").unwrap();
+        let line = |name: &str, version: &str, digit: char| {
+            format!(
+                "{name}\t{version}\tall\tpool/{name}_{version}.deb\t1\t{}\n",
+                digit.to_string().repeat(64)
+            )
+        };
+        // Of equal versions, the first listed.
+        assert_eq!(
+            String::from_utf8(sorted.as_bytes().to_vec()).unwrap(),
+            [
+                line("a", "1", '1'),
+                line("b", "2.0", '3'),
+                line("c", "1", '6')
+            ]
+            .concat()
+        );
+        // The same stanzas unsorted take the other way to the same table.
+        let mut shuffled = stanzas.clone();
+        shuffled.swap(0, 5);
+        let unsorted = PackageIndex::read(shuffled.concat().as_bytes(), "test").unwrap();
+        assert_eq!(unsorted, sorted);
     }
 
     #[test]
