@@ -587,3 +587,92 @@ fn manifests_kerf_cannot_extend_stop_the_cut_before_any_write() {
         format!("--upgrade needs the root's manifest (/var/lib/chisel/manifest.wall), and {} has none: cut base-files_chisel into a root to upgrade it later", bare.root().display())
     );
 }
+
+#[test]
+fn upgrade_from_a_lock_moves_to_the_locked_versions_without_reading_an_index() {
+    let mut archive = archive();
+    let release = release_of(&archive);
+    let env = Env::new();
+    let root = env.root();
+    {
+        let server = archive.server().start();
+        cut_ok(
+            &release,
+            &UPGRADED,
+            &options(&env, &server, ExtendOptions::default()),
+        );
+    }
+    add(
+        &mut archive,
+        "noble-updates",
+        "libc6",
+        "2.39-1ubuntu0.1",
+        &libc_entries("libc 1, fixed\n"),
+    );
+    // The lock is made (elsewhere, later) from the archive with the newer libc6.
+    let lock = {
+        let server = archive.server().start();
+        let maker = Env::new();
+        let keys: Vec<SliceKey> = UPGRADED.iter().map(|name| key(name)).collect();
+        crate::lock::make::make(
+            &release,
+            &crate::lock::make::ReleaseIdentity {
+                source: "./release".to_owned(),
+                digest: format!("sha256:{}", "0".repeat(64)),
+            },
+            &keys,
+            std::slice::from_ref(&maker.options(&[("ubuntu", &server)]).archives),
+            &crate::cut::tests::Quiet,
+        )
+        .unwrap()
+    };
+    // Only the pool is served: the upgrade reads the lock, not the indexes.
+    let pool = archive
+        .files_under("")
+        .into_iter()
+        .filter(|(path, _)| path.starts_with("/pool/"))
+        .fold(
+            TestServer::builder().max_connections(1000),
+            |builder, (path, body)| {
+                builder.route(&path, crate::testing::server::Reply::Serve(body))
+            },
+        )
+        .start();
+    let mut upgrade = options(
+        &env,
+        &pool,
+        ExtendOptions {
+            upgrade: true,
+            ..ExtendOptions::default()
+        },
+    );
+    upgrade.locked = Some(std::sync::Arc::new(crate::lock::apply::LockFile {
+        path: "kerf.lock".into(),
+        lock,
+    }));
+
+    let summary = cut_ok(&release, &[], &upgrade);
+
+    assert_eq!(
+        summary.extension.expect("an extension").upgraded,
+        [Upgrade {
+            package: "libc6".to_owned(),
+            from: "2.39-1".to_owned(),
+            to: "2.39-1ubuntu0.1".to_owned(),
+            slices: vec![key("libc6_libs")],
+        }]
+    );
+    assert_eq!(
+        fs_err::read_to_string(root.join("usr/lib/libc.so.6")).unwrap(),
+        "libc 1, fixed\n"
+    );
+    let paths: Vec<String> = pool
+        .requests()
+        .into_iter()
+        .map(|request| request.path)
+        .collect();
+    assert_eq!(
+        paths,
+        ["/pool/main/l/libc6/libc6_2.39-1ubuntu0.1_amd64.deb"]
+    );
+}

@@ -58,6 +58,8 @@ fn summary() -> CutSummary {
         downloaded: 0,
         installed: installed(),
         release_date: None,
+        extension: None,
+        delta: None,
     }
 }
 
