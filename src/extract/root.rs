@@ -390,10 +390,17 @@ impl Root {
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default();
         let temporary = host.with_file_name(format!(".{name}.kerf-new"));
+        // Whatever is there (a killed cut's file, or a link planted to write through) goes
+        // first, and the new file is created exclusively: nothing outside the root is written.
+        match fs::remove_file(&temporary) {
+            Err(error) if error.kind() != io::ErrorKind::NotFound => {
+                return Err(self.io("remove the temporary file for", path)(error));
+            }
+            _ => {}
+        }
         let mut file = fs::OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .open(&temporary)
             .map_err(self.io("create a temporary file for", path))?;
         file.write_all(content)
@@ -564,6 +571,34 @@ mod tests {
         assert!(missing
             .to_string()
             .starts_with("cannot open the root directory"));
+    }
+
+    #[test]
+    fn a_replaced_file_never_writes_through_a_link_at_its_temporary_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        fs::write(&outside, "host file\n").unwrap();
+        let root = Root::create(&dir.path().join("root")).unwrap();
+        fs::create_dir_all(dir.path().join("root/var/lib/chisel")).unwrap();
+        std::os::unix::fs::symlink(
+            &outside,
+            dir.path()
+                .join("root/var/lib/chisel/.manifest.wall.kerf-new"),
+        )
+        .unwrap();
+
+        root.replace_file(&rel("/var/lib/chisel/manifest.wall"), b"new\n", 0o644)
+            .unwrap();
+
+        assert_eq!(fs::read_to_string(&outside).unwrap(), "host file\n");
+        assert_eq!(
+            fs::read_to_string(dir.path().join("root/var/lib/chisel/manifest.wall")).unwrap(),
+            "new\n"
+        );
+        assert!(!dir
+            .path()
+            .join("root/var/lib/chisel/.manifest.wall.kerf-new")
+            .exists());
     }
 
     #[test]
