@@ -21,7 +21,7 @@ const LARGEST: usize = 5;
 
 /// `kerf tree`.
 pub(super) fn run_tree(args: &TreeArgs) -> Result<ExitCode> {
-    let mut requested = parse_slices(&args.slices)?;
+    let mut requested = super::slice_keys(&args.slices)?;
     let manifest = match &args.root {
         Some(root) => {
             check_root_dir(root)?;
@@ -145,21 +145,6 @@ fn manifest_arch(manifest: &Manifest) -> Option<Arch> {
         .packages
         .iter()
         .find_map(|package| Arch::parse(&package.arch))
-}
-
-fn parse_slices(names: &[String]) -> Result<Vec<SliceKey>, UsageError> {
-    let mut slices = Vec::with_capacity(names.len());
-    for name in names {
-        let key = SliceKey::parse(name).ok_or_else(|| {
-            UsageError(format!(
-                "invalid slice reference: \"{name}\" (expected PACKAGE_SLICE, e.g. libc6_libs)"
-            ))
-        })?;
-        if !slices.contains(&key) {
-            slices.push(key);
-        }
-    }
-    Ok(slices)
 }
 
 fn load(arg: &ReleaseArg, cache_dir: Option<&std::path::Path>, offline: bool) -> Result<Release> {
