@@ -527,6 +527,7 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
                 human_bytes(summary.downloaded),
                 started.elapsed().as_secs_f64()
             );
+            eprint!("{}", explain::largest_packages(&summary));
             for line in extension::summary_lines(
                 summary.extension.as_ref(),
                 summary.delta.as_ref(),
@@ -534,7 +535,6 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
             ) {
                 eprintln!("{line}");
             }
-            eprint!("{}", explain::largest_packages(&summary));
         }
     }
     if let (Some(path), Some(format)) = (&args.sbom, sbom_format) {
