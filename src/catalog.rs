@@ -202,21 +202,24 @@ impl ReleaseSource {
         settings: &CatalogSettings,
     ) -> Result<(Release, ReleaseIdentity), CatalogError> {
         let (origin, files) = self.files(settings)?;
+        // Hashed once: the lock's digest, and the memo's key derived from it.
+        let content = release::content_digest(&files);
+        let release = Self::load_checked(&origin, &files, &content, settings)?;
         let identity = ReleaseIdentity {
-            source: origin.clone(),
-            digest: format!("sha256:{}", release::content_digest(&files)),
+            source: origin,
+            digest: format!("sha256:{content}"),
         };
-        let release = Self::load_checked(&origin, &files, settings)?;
         Ok((release, identity))
     }
 
     fn load_checked(
         origin: &str,
         files: &[SourceFile],
+        content_digest: &str,
         settings: &CatalogSettings,
     ) -> Result<Release, CatalogError> {
         let cache = Cache::open(&settings.cache_dir)?;
-        let fingerprint = release::fingerprint(files);
+        let fingerprint = release::fingerprint_of(content_digest);
         let key = CacheKey::CheckedRelease {
             fingerprint: &fingerprint,
         };

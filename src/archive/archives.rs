@@ -97,6 +97,15 @@ impl VerifiedDeb {
     }
 }
 
+/// A base URL as the archive layer joins paths to it: ending in `/`.
+pub(crate) fn base_form(url: &str) -> String {
+    if url.ends_with('/') {
+        url.to_owned()
+    } else {
+        format!("{url}/")
+    }
+}
+
 /// Whether a failure means the file is not at that place (so another place may have it).
 fn is_elsewhere(error: &ArchiveError) -> bool {
     match error {
@@ -429,8 +438,14 @@ impl<'a> Archives<'a> {
     /// The URL the command line, the snapshot or the release gives for the archive, ending in
     /// `/`. (An archive with no snapshot is refused when it is opened.)
     fn given_url(&self, archive: &Archive) -> Option<String> {
-        let snapshot = || {
-            let id = self.settings.snapshot?;
+        self.named_url(archive, true)
+    }
+
+    /// The URL `--archive-url` gives for the archive, else the snapshot's (when `snapshot`
+    /// says to look), else the release's `url:`, ending in `/`.
+    fn named_url(&self, archive: &Archive, snapshot: bool) -> Option<String> {
+        let in_snapshot = || {
+            let id = self.settings.snapshot.filter(|_| snapshot)?;
             let urls = &self.settings.snapshot_urls;
             urls.base_for(id, archive, self.settings.arch).ok()
         };
@@ -439,13 +454,9 @@ impl<'a> Archives<'a> {
             .archive_urls
             .get(&archive.name)
             .cloned()
-            .or_else(snapshot)
+            .or_else(in_snapshot)
             .or_else(|| archive.url.clone())?;
-        Some(if url.ends_with('/') {
-            url
-        } else {
-            format!("{url}/")
-        })
+        Some(base_form(&url))
     }
 
     /// Where to look for the archive, in order: a given URL alone; for Ubuntu's public archive,
@@ -548,17 +559,8 @@ impl<'a> Archives<'a> {
     /// Where the archive lives today, whatever the snapshot: the URL the command line or the
     /// release gives, else the one that answered, else the default place.
     pub(crate) fn live_base(&self, archive: &Archive) -> String {
-        let given = self
-            .settings
-            .archive_urls
-            .get(&archive.name)
-            .or(archive.url.as_ref());
-        if let Some(url) = given {
-            return if url.ends_with('/') {
-                url.clone()
-            } else {
-                format!("{url}/")
-            };
+        if let Some(url) = self.named_url(archive, false) {
+            return url;
         }
         if self.settings.snapshot.is_none() {
             return self.base_url(archive);

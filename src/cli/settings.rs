@@ -208,11 +208,7 @@ fn snapshot_urls(env: Env<'_>) -> Result<SnapshotUrls, UsageError> {
                     "invalid {name} {value:?}: expected an http://, https:// or file:/// URL"
                 ))
             })?;
-        *url = if given.ends_with('/') {
-            given.to_owned()
-        } else {
-            format!("{given}/")
-        };
+        *url = crate::archive::archives::base_form(given);
     }
     let [(_, ubuntu), (_, ubuntu_ports), (_, debian)] = urls;
     Ok(SnapshotUrls {

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use super::{Lock, LockedArch, LockedPackage};
-use crate::archive::archives::{ArchiveSettings, VerifiedDeb};
+use crate::archive::archives::{base_form, ArchiveSettings, VerifiedDeb};
 use crate::archive::index::PackageInfo;
 use crate::archive::select::ChosenPackage;
 use crate::archive::snapshot::SnapshotId;
@@ -132,7 +132,7 @@ impl LockFile {
                 .expect("checked when the lock was read");
             let urls = &settings.snapshot_urls;
             let base = match (settings.archive_urls.get(&archive.name), settings.snapshot) {
-                (Some(url), _) => with_slash(url),
+                (Some(url), _) => base_form(url),
                 (None, Some(id)) => urls.base_for(id, archive, arch)?,
                 (None, None) => suite.url.clone(),
             };
@@ -304,14 +304,6 @@ impl LockedPlan<'_> {
             .packages
             .iter()
             .find(|package| package.name == name)
-    }
-}
-
-fn with_slash(url: &str) -> String {
-    if url.ends_with('/') {
-        url.to_owned()
-    } else {
-        format!("{url}/")
     }
 }
 

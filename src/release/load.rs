@@ -93,9 +93,12 @@ pub enum Checks {
 /// A digest of the release's files (names and contents) and of this kerf's version, under which
 /// a caller may remember that the release passed every check.
 pub fn fingerprint(files: &[SourceFile]) -> String {
-    crate::digest::sha256_hex(
-        format!("{}\n{}", env!("CARGO_PKG_VERSION"), content_digest(files)).as_bytes(),
-    )
+    fingerprint_of(&content_digest(files))
+}
+
+/// [`fingerprint`] from the files' [`content_digest`], for a caller that has it already.
+pub fn fingerprint_of(content_digest: &str) -> String {
+    crate::digest::sha256_hex(format!("{}\n{content_digest}", env!("CARGO_PKG_VERSION")).as_bytes())
 }
 
 /// The SHA-256 (hex) of the release's files, names and contents: what a lock records to tell

@@ -13,29 +13,8 @@ use kerf::testing::server::TestServer;
 
 use crate::cut_fixture::{cut, SMALL};
 use crate::harness::{kerf, treesum, TestDir};
+use crate::scanner_roots::LARGE;
 use crate::with_shared;
-
-/// The fixture's large cut, plus the slice that writes the manifest.
-const LARGE: [&str; 18] = [
-    "base-files_base",
-    "base-files_release-info",
-    "base-files_chisel",
-    "ca-certificates_data",
-    "tzdata_zoneinfo",
-    "libc6_libs",
-    "libssl3t64_libs",
-    "openssl_bins",
-    "python3.12_standard",
-    "coreutils_bins",
-    "bash_bins",
-    "dash_bins",
-    "busybox_bins",
-    "curl_bins",
-    "grep_bins",
-    "sed_bins",
-    "tar_bins",
-    "gzip_bins",
-];
 
 fn release(shared: &Path) -> String {
     shared

@@ -17,7 +17,7 @@ use kerf::testing::release::chisel_yaml;
 use kerf::testing::server::TestServer;
 
 /// The fixture's large cut, and the slice that writes the manifest.
-const LARGE: [&str; 18] = [
+pub(crate) const LARGE: [&str; 18] = [
     "base-files_base",
     "base-files_release-info",
     "base-files_chisel",
