@@ -121,7 +121,14 @@ pub fn control(input: &[u8]) {
             return;
         }
     };
-    let table = std::str::from_utf8(index.as_bytes()).expect("the table is text");
+    let table =
+        std::str::from_utf8(index.as_bytes().expect("parsed just now")).expect("the table is text");
+    // The same lookups in the form the cache keeps, read in place from a file.
+    let mut stored = tempfile::tempfile().expect("a temporary file");
+    std::io::Write::write_all(&mut stored, table.as_bytes()).expect("a temporary file");
+    let stored = PackageIndex::from_stored(fs_err::File::from_parts(stored, "fuzz table"))
+        .expect("a temporary file")
+        .expect("the table ends a line");
     let mut previous: Option<&str> = None;
     for line in table.split_terminator('\n') {
         let name = line.split('\t').next().unwrap_or_default();
@@ -130,14 +137,14 @@ pub fn control(input: &[u8]) {
             "table not sorted or not unique at {name:?}"
         );
         previous = Some(name);
-        let found = index.get(name);
-        assert_eq!(found.map(|info| info.name).as_deref(), Some(name));
+        let found = index.get(name).expect("in memory");
+        assert_eq!(found.as_ref().map(|info| info.name.as_str()), Some(name));
+        assert_eq!(stored.get(name).expect("a temporary file"), found);
     }
     assert_eq!(index.len(), table.split_terminator('\n').count());
-    assert_eq!(
-        PackageIndex::from_cached(index.as_bytes().to_vec()).as_ref(),
-        Some(&index)
-    );
+    assert_eq!(stored.len(), index.len());
+    let reloaded = PackageIndex::from_cached(table.as_bytes().to_vec()).expect("a table");
+    assert_eq!(reloaded.as_bytes(), Some(table.as_bytes()));
 }
 
 /// A public key for [`inrelease`], decoded once.

@@ -51,6 +51,7 @@ pub(crate) mod manifest;
 pub(crate) mod mutate;
 pub(crate) mod oci;
 pub(crate) mod openpgp;
+pub(crate) mod readahead;
 pub mod release;
 pub(crate) mod report;
 pub mod resolve;

@@ -810,8 +810,14 @@ impl<'a> Archives<'a> {
             component,
             arch,
         };
-        if let Some(bytes) = self.cache.get_keyed(&key)? {
-            if let Some(index) = PackageIndex::from_cached(bytes) {
+        if let Some(file) = self.cache.open_keyed(&key)? {
+            let path = file.path().to_owned();
+            let stored =
+                PackageIndex::from_stored(file).map_err(|error| ArchiveError::CachedFile {
+                    path,
+                    reason: error.to_string(),
+                })?;
+            if let Some(index) = stored {
                 tracing::debug!(
                     "{component} index of {suite}: parsed before, taken from the cache"
                 );
@@ -923,7 +929,9 @@ impl<'a> Archives<'a> {
                 actual: actual.to_string(),
             });
         }
-        self.cache.put_keyed(&key, index.as_bytes())?;
+        if let Some(table) = index.as_bytes() {
+            self.cache.put_keyed(&key, table)?;
+        }
         Ok(index)
     }
 

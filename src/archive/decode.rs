@@ -2,13 +2,14 @@
 //!
 //! Ubuntu's universe index is 19 MB of gzip that inflates to 70 MB: inflating it, hashing the
 //! plain text and parsing it one after another is the longest job of a cold cut. Here one thread
-//! inflates and hashes while the caller's thread parses what is already inflated, so the two
-//! halves of the work run on two cores, and memory holds only the few chunks in flight.
+//! inflates and hashes while the caller's thread parses what is already inflated
+//! ([`crate::readahead`]), so the two halves of the work run on two cores.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use crate::digest::{Algorithm, Hasher, Hashes};
+use crate::readahead::read_ahead;
 use crate::transport::http::Sink;
 
 use super::index::{IndexError, PackageIndex};
@@ -21,12 +22,9 @@ pub(crate) enum Compression {
     None,
 }
 
-/// Bytes handed from the inflating thread to the parser at a time.
-const CHUNK: usize = 256 << 10;
-
-/// Chunks in flight between the two threads: enough that neither waits on the other for long,
-/// few enough to keep a megabyte or two of memory.
-const IN_FLIGHT: usize = 4;
+/// Reading ahead of the parser (see [`crate::readahead`]): the compressed file is read in
+/// chunks this big.
+const INPUT_BUFFER: usize = 256 << 10;
 
 /// Parses the index that `compressed` holds, inflated on a thread of its own, and returns it
 /// with the hashes (`algorithm`) of the decompressed bytes, every one of them (the parser reads
@@ -38,109 +36,20 @@ pub(crate) fn parse_compressed(
     algorithm: Algorithm,
     what: &str,
 ) -> Result<(PackageIndex, Hashes), IndexError> {
-    let (sender, receiver) = sync_channel::<std::io::Result<Vec<u8>>>(IN_FLIGHT);
-    // Chunks the parser is done with go back to be filled again: a fresh 256 KiB buffer per
-    // chunk would cost the kernel a mapping and its page faults each time.
-    let (recycle, recycled) = sync_channel::<Vec<u8>>(IN_FLIGHT + 2);
-    std::thread::scope(|scope| {
-        let inflater = scope.spawn(move || {
-            let input = BufReader::with_capacity(CHUNK, compressed);
-            let mut plain: Box<dyn Read> = match compression {
-                Compression::Gzip => Box::new(flate2::read::GzDecoder::new(input)),
-                Compression::Xz => Box::new(liblzma::read::XzDecoder::new(input)),
-                Compression::None => Box::new(input),
-            };
-            let mut hasher = Hasher::new(&[algorithm]);
-            loop {
-                let mut chunk = recycled.try_recv().unwrap_or_default();
-                chunk.resize(CHUNK, 0);
-                match fill(&mut plain, &mut chunk) {
-                    Ok(0) => break,
-                    Ok(filled) => {
-                        chunk.truncate(filled);
-                        hasher.update(&chunk);
-                        if sender.send(Ok(chunk)).is_err() {
-                            // The parser stopped (a syntax error): nothing more is wanted.
-                            break;
-                        }
-                    }
-                    Err(error) => {
-                        let _ = sender.send(Err(error));
-                        break;
-                    }
-                }
-            }
-            hasher.finish()
-        });
-        let mut chunks = Chunks {
-            receiver,
-            recycle,
-            current: Vec::new(),
-            at: 0,
-        };
-        let parsed = PackageIndex::read(&mut chunks, what);
-        // Dropped before the join: an inflater still sending (after a syntax error) stops.
-        drop(chunks);
-        let hashes = inflater
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        Ok((parsed?, hashes))
-    })
-}
-
-/// Reads until `buffer` is full or the stream ends; the count read.
-fn fill(input: &mut dyn Read, buffer: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match input.read(&mut buffer[filled..]) {
-            Ok(0) => break,
-            Ok(read) => filled += read,
-            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(error),
-        }
-    }
-    Ok(filled)
-}
-
-/// The inflated chunks as one buffered stream, in the order they were sent.
-struct Chunks {
-    receiver: Receiver<std::io::Result<Vec<u8>>>,
-    /// Where a chunk read through goes back to the inflater.
-    recycle: SyncSender<Vec<u8>>,
-    current: Vec<u8>,
-    at: usize,
-}
-
-impl Read for Chunks {
-    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
-        let available = self.fill_buf()?;
-        let count = available.len().min(buffer.len());
-        buffer[..count].copy_from_slice(&available[..count]);
-        self.consume(count);
-        Ok(count)
-    }
-}
-
-impl BufRead for Chunks {
-    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
-        while self.at == self.current.len() {
-            match self.receiver.recv() {
-                Ok(chunk) => {
-                    let done = std::mem::replace(&mut self.current, chunk?);
-                    self.at = 0;
-                    // Best effort: a full return channel just drops the buffer.
-                    let _ = self.recycle.try_send(done);
-                }
-                // The inflater is done and every chunk is taken: the end.
-                Err(_) => return Ok(&[]),
-            }
-        }
-        Ok(&self.current[self.at..])
-    }
-
-    fn consume(&mut self, amount: usize) {
-        self.at = (self.at + amount).min(self.current.len());
-    }
+    let input = BufReader::with_capacity(INPUT_BUFFER, compressed);
+    let plain: Box<dyn Read + Send> = match compression {
+        Compression::Gzip => Box::new(flate2::read::GzDecoder::new(input)),
+        Compression::Xz => Box::new(liblzma::read::XzDecoder::new(input)),
+        Compression::None => Box::new(input),
+    };
+    // The plain text is hashed on the inflating thread.
+    let mut hasher = Hasher::new(&[algorithm]);
+    let parsed = read_ahead(
+        plain,
+        |chunk: &[u8]| hasher.update(chunk),
+        |ahead| PackageIndex::read(ahead, what),
+    );
+    Ok((parsed?, hasher.finish()))
 }
 
 /// Compressed bytes handed over while they download, so that an index is inflated and parsed
@@ -280,7 +189,11 @@ mod tests {
     #[test]
     fn every_form_parses_to_the_same_table_with_the_hash_of_the_plain_text() {
         let text = big_index(12_000);
-        assert!(text.len() > 8 * CHUNK, "spans many chunks: {}", text.len());
+        assert!(
+            text.len() > 8 * crate::readahead::CHUNK,
+            "spans many chunks: {}",
+            text.len()
+        );
         let plain = PackageIndex::read(text.as_bytes(), "plain").unwrap();
         let expected = crate::digest::Digest::sha256(text.as_bytes());
         let mut xz = Vec::new();
@@ -294,7 +207,7 @@ mod tests {
         ] {
             let (index, hashes) =
                 parse_compressed(&bytes[..], compression, Algorithm::Sha256, "test").unwrap();
-            assert_eq!(index, plain, "{compression:?}");
+            assert_eq!(index.as_bytes(), plain.as_bytes(), "{compression:?}");
             assert_eq!(index.len(), 12_000);
             assert_eq!(
                 hashes.get(Algorithm::Sha256),

@@ -264,10 +264,73 @@ pub(crate) struct PackageInfo {
 
 /// A `Packages` index as a sorted table, one line per package:
 /// `name \t version \t arch \t filename \t size \t digest`, the digest's length telling its
-/// algorithm. Lookups binary-search the text.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// algorithm. Lookups binary-search the text: in memory when the index was parsed in this run,
+/// else in the cache's file, a few lines at a time (a cut looks up a handful of the 60 000
+/// names of Ubuntu's universe: reading its 16 MB table whole was most of a warm cut's I/O).
+#[derive(Debug)]
 pub(crate) struct PackageIndex {
-    table: String,
+    table: Table,
+}
+
+#[derive(Debug)]
+enum Table {
+    Text(String),
+    Stored(StoredTable),
+}
+
+/// A table in the cache, read where a lookup needs it.
+#[derive(Debug)]
+struct StoredTable {
+    file: fs_err::File,
+    len: u64,
+}
+
+/// Bytes read around a probe of a stored table: a few table lines (about 250 bytes each with a
+/// SHA-512), doubled while the line is longer.
+const PROBE_WINDOW: u64 = 1024;
+
+impl StoredTable {
+    /// The whole line around byte `at` (`at < len`): its start, its end (the `\n`, or `len`), and
+    /// its text.
+    fn line_around(&self, at: u64) -> std::io::Result<(u64, u64, String)> {
+        self.read_line_around(at).map_err(|error| {
+            std::io::Error::new(
+                error.kind(),
+                format!("{}: {error}", self.file.path().display()),
+            )
+        })
+    }
+
+    fn read_line_around(&self, at: u64) -> std::io::Result<(u64, u64, String)> {
+        use std::os::unix::fs::FileExt as _;
+        let mut window = PROBE_WINDOW;
+        loop {
+            let from = at.saturating_sub(window / 2);
+            let to = (at + window / 2).min(self.len);
+            let mut bytes = vec![0; (to - from) as usize];
+            self.file.file().read_exact_at(&mut bytes, from)?;
+            let offset = (at - from) as usize;
+            let start = match memchr::memrchr(b'\n', &bytes[..offset]) {
+                Some(newline) => Some(from + newline as u64 + 1),
+                None => (from == 0).then_some(0),
+            };
+            let end = match memchr::memchr(b'\n', &bytes[offset..]) {
+                Some(newline) => Some(at + newline as u64),
+                None => (to == self.len).then_some(self.len),
+            };
+            if let (Some(start), Some(end)) = (start, end) {
+                let line = bytes[(start - from) as usize..(end - from) as usize].to_vec();
+                let line = String::from_utf8(line).map_err(|_| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("the line at byte {start} is not UTF-8"),
+                    )
+                })?;
+                return Ok((start, end, line));
+            }
+            window *= 2;
+        }
+    }
 }
 
 impl PackageIndex {
@@ -325,15 +388,13 @@ impl PackageIndex {
             Version::parse(rest.split('\t').next().unwrap_or_default()).ok()
         };
         if lines.windows(2).all(|pair| name(&pair[0]) < name(&pair[1])) {
-            return Ok(PackageIndex { table: text });
+            return Ok(PackageIndex::text(text));
         }
         if lines
             .windows(2)
             .all(|pair| name(&pair[0]) <= name(&pair[1]))
         {
-            return Ok(PackageIndex {
-                table: keep_best_in_place(text, &lines),
-            });
+            return Ok(PackageIndex::text(keep_best_in_place(text, &lines)));
         }
         // Highest version first within a name, then keep the first of each name.
         lines.sort_by(|a, b| {
@@ -346,50 +407,104 @@ impl PackageIndex {
         for line in &lines {
             table.push_str(&text[line.start..line.end]);
         }
-        Ok(PackageIndex { table })
+        Ok(PackageIndex::text(table))
     }
 
-    /// The compact form kept in the cache.
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        self.table.as_bytes()
+    fn text(table: String) -> PackageIndex {
+        PackageIndex {
+            table: Table::Text(table),
+        }
+    }
+
+    /// The compact form, to keep in the cache: `None` for a table read from the cache.
+    pub(crate) fn as_bytes(&self) -> Option<&[u8]> {
+        match &self.table {
+            Table::Text(text) => Some(text.as_bytes()),
+            Table::Stored(_) => None,
+        }
     }
 
     /// Reloads the compact form; `None` when it is not one (a damaged cache entry).
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn from_cached(bytes: Vec<u8>) -> Option<PackageIndex> {
         let table = String::from_utf8(bytes).ok()?;
         let well_formed = table.is_empty() || table.ends_with('\n');
-        well_formed.then_some(PackageIndex { table })
+        well_formed.then_some(PackageIndex::text(table))
     }
 
+    /// The compact form kept in the cache as `file`, looked up in place; `None` when it cannot
+    /// be one (it does not end a line: a damaged cache entry). A line that is not UTF-8 is
+    /// found when a lookup reads it.
+    pub(crate) fn from_stored(file: fs_err::File) -> std::io::Result<Option<PackageIndex>> {
+        use std::os::unix::fs::FileExt as _;
+        let len = file.metadata()?.len();
+        if len > 0 {
+            let mut last = [0u8];
+            file.file().read_exact_at(&mut last, len - 1)?;
+            if last != *b"\n" {
+                return Ok(None);
+            }
+        }
+        Ok(Some(PackageIndex {
+            table: Table::Stored(StoredTable { file, len }),
+        }))
+    }
+
+    /// How many packages the table lists (a table in the cache is counted as a parsed one).
     #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn len(&self) -> usize {
-        self.table.lines().count()
+        match &self.table {
+            Table::Text(text) => text.lines().count(),
+            Table::Stored(stored) => {
+                use std::os::unix::fs::FileExt as _;
+                let mut bytes = vec![0; stored.len as usize];
+                stored
+                    .file
+                    .file()
+                    .read_exact_at(&mut bytes, 0)
+                    .expect("a test's table is readable");
+                bytes.iter().filter(|&&byte| byte == b'\n').count()
+            }
+        }
     }
 
-    /// The entry for `name`, by binary search over the sorted lines.
-    pub(crate) fn get(&self, name: &str) -> Option<PackageInfo> {
-        let text = self.table.as_bytes();
-        let (mut low, mut high) = (0, text.len());
+    /// The entry for `name`, by binary search over the sorted lines. Only a table in the cache
+    /// can fail to be read.
+    pub(crate) fn get(&self, name: &str) -> std::io::Result<Option<PackageInfo>> {
+        let (mut low, mut high) = match &self.table {
+            Table::Text(text) => (0, text.len() as u64),
+            Table::Stored(stored) => (0, stored.len),
+        };
         while low < high {
             let middle = low + (high - low) / 2;
-            let start = text[..middle]
-                .iter()
-                .rposition(|&byte| byte == b'\n')
-                .map_or(0, |at| at + 1);
-            let end = text[start..]
-                .iter()
-                .position(|&byte| byte == b'\n')
-                .map_or(text.len(), |at| start + at);
-            let line = &self.table[start..end];
+            let (start, end, line) = match &self.table {
+                Table::Text(text) => {
+                    let (start, end, line) = text_line_around(text, middle as usize);
+                    (start as u64, end as u64, std::borrow::Cow::Borrowed(line))
+                }
+                Table::Stored(stored) => {
+                    let (start, end, line) = stored.line_around(middle)?;
+                    (start, end, std::borrow::Cow::Owned(line))
+                }
+            };
             let key = line.split('\t').next().unwrap_or_default();
             match key.cmp(name) {
-                std::cmp::Ordering::Equal => return parse_line(line),
+                std::cmp::Ordering::Equal => return Ok(parse_line(&line)),
                 std::cmp::Ordering::Less => low = end + 1,
                 std::cmp::Ordering::Greater => high = start,
             }
         }
-        None
+        Ok(None)
     }
+}
+
+/// The whole line of `text` around byte `at`: its start, its end (the `\n`, or the end of the
+/// text), and the line.
+fn text_line_around(text: &str, at: usize) -> (usize, usize, &str) {
+    let bytes = text.as_bytes();
+    let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |newline| newline + 1);
+    let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |newline| start + newline);
+    (start, end, &text[start..end])
 }
 
 /// The table of sorted `lines` whose names repeat (an archive's index listing two versions of a
@@ -774,20 +889,20 @@ Package: base-files\nVersion: 13ubuntu9\nArchitecture: amd64\nFilename: pool/mai
     fn index_keeps_the_highest_version_and_finds_every_name() {
         let index = PackageIndex::read(PACKAGES.as_bytes(), "test").unwrap();
         assert_eq!(index.len(), 2);
-        let base = index.get("base-files").unwrap();
+        let base = index.get("base-files").unwrap().unwrap();
         assert_eq!(base.version, "13ubuntu10.1");
         assert_eq!(base.size, 70001);
-        let zlib = index.get("zlib1g").unwrap();
+        let zlib = index.get("zlib1g").unwrap().unwrap();
         assert_eq!(zlib.digest.to_string(), "a".repeat(64));
         assert_eq!(
             zlib.filename,
             "pool/main/z/zlib/zlib1g_1.3.dfsg-3.1ubuntu2_amd64.deb"
         );
-        assert_eq!(index.get("base"), None);
-        assert_eq!(index.get("zzz"), None);
-        assert_eq!(index.get("aaa"), None);
-        let reloaded = PackageIndex::from_cached(index.as_bytes().to_vec()).unwrap();
-        assert_eq!(reloaded.get("base-files"), Some(base));
+        assert_eq!(index.get("base").unwrap(), None);
+        assert_eq!(index.get("zzz").unwrap(), None);
+        assert_eq!(index.get("aaa").unwrap(), None);
+        let reloaded = PackageIndex::from_cached(index.as_bytes().unwrap().to_vec()).unwrap();
+        assert_eq!(reloaded.get("base-files").unwrap(), Some(base));
     }
 
     #[test]
@@ -802,7 +917,7 @@ Package: base-files\nVersion: 13ubuntu9\nArchitecture: amd64\nFilename: pool/mai
         );
         let index = PackageIndex::read(text.as_bytes(), "main").unwrap();
         assert_eq!(
-            index.as_bytes(),
+            index.as_bytes().unwrap(),
             format!(
                 "a\t2\tall\tpool/a.deb\t1\t{}\nb\t1.0\tall\tpool/b.deb\t70\t{}\n",
                 "c".repeat(64),
@@ -811,7 +926,7 @@ Package: base-files\nVersion: 13ubuntu9\nArchitecture: amd64\nFilename: pool/mai
             .as_bytes()
         );
         assert_eq!(
-            index.get("b").unwrap().digest.algorithm(),
+            index.get("b").unwrap().unwrap().digest.algorithm(),
             Algorithm::Sha512
         );
         let bad = "Package: c\nVersion: 1\nArchitecture: all\nFilename: pool/c.deb\nSize: 1\nSHA512: abcd\nSHA256: ".to_owned()
@@ -834,8 +949,8 @@ Package: base-files\nVersion: 13ubuntu9\nArchitecture: amd64\nFilename: pool/mai
             for capacity in [1, 2, 7, 64, 255] {
                 let reader = std::io::BufReader::with_capacity(capacity, text.as_bytes());
                 assert_eq!(
-                    PackageIndex::read(reader, "test").unwrap(),
-                    whole,
+                    PackageIndex::read(reader, "test").unwrap().as_bytes(),
+                    whole.as_bytes(),
                     "{capacity}"
                 );
             }
@@ -877,7 +992,7 @@ Package: base-files\nVersion: 13ubuntu9\nArchitecture: amd64\nFilename: pool/mai
         };
         // Of equal versions, the first listed.
         assert_eq!(
-            String::from_utf8(sorted.as_bytes().to_vec()).unwrap(),
+            String::from_utf8(sorted.as_bytes().unwrap().to_vec()).unwrap(),
             [
                 line("a", "1", '1'),
                 line("b", "2.0", '3'),
@@ -889,7 +1004,7 @@ Package: base-files\nVersion: 13ubuntu9\nArchitecture: amd64\nFilename: pool/mai
         let mut shuffled = stanzas.clone();
         shuffled.swap(0, 5);
         let unsorted = PackageIndex::read(shuffled.concat().as_bytes(), "test").unwrap();
-        assert_eq!(unsorted, sorted);
+        assert_eq!(unsorted.as_bytes(), sorted.as_bytes());
     }
 
     #[test]
@@ -903,9 +1018,69 @@ Package: base-files\nVersion: 13ubuntu9\nArchitecture: amd64\nFilename: pool/mai
         }
         let index = PackageIndex::read(text.as_bytes(), "test").unwrap();
         for i in 0..500 {
-            assert_eq!(index.get(&format!("pkg{i:03}")).unwrap().size, i);
+            assert_eq!(index.get(&format!("pkg{i:03}")).unwrap().unwrap().size, i);
         }
-        assert_eq!(index.get("pkg5000"), None);
+        assert_eq!(index.get("pkg5000").unwrap(), None);
+    }
+
+    fn stored_table(bytes: &[u8]) -> std::io::Result<Option<PackageIndex>> {
+        let mut file = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut file, bytes).unwrap();
+        PackageIndex::from_stored(fs_err::File::from_parts(file, "table"))
+    }
+
+    #[test]
+    fn a_stored_table_finds_what_the_parsed_one_finds() {
+        // Names whose file names run from short to 5 000 bytes: some lines are longer than the
+        // window a probe reads first, at the start, the middle and the end of the table.
+        let mut text = String::new();
+        for i in 0..300 {
+            let long = "x".repeat(if i % 7 == 0 { 5_000 } else { i % 50 });
+            text.push_str(&format!(
+                "Package: pkg{i:03}\nVersion: 1.{i}\nArchitecture: all\nFilename: pool/{long}{i}.deb\nSize: {i}\nSHA512: {}\n\n",
+                "f".repeat(128)
+            ));
+        }
+        let parsed = PackageIndex::read(text.as_bytes(), "test").unwrap();
+        let table = parsed.as_bytes().unwrap();
+        let stored = stored_table(table).unwrap().unwrap();
+        assert_eq!(stored.as_bytes(), None, "not written to the cache again");
+        assert_eq!(stored.len(), 300);
+        for i in 0..300 {
+            let name = format!("pkg{i:03}");
+            let found = stored.get(&name).unwrap().unwrap();
+            assert_eq!(Some(&found), parsed.get(&name).unwrap().as_ref());
+            assert_eq!(found.size, i);
+        }
+        for absent in ["", "a", "pkg", "pkg0000", "pkg150a", "pkg299x", "zzz"] {
+            assert_eq!(stored.get(absent).unwrap(), None, "{absent}");
+        }
+        // One line alone, and no line at all.
+        let first = &table[..=table.iter().position(|&byte| byte == b'\n').unwrap()];
+        let one = stored_table(first).unwrap().unwrap();
+        assert_eq!(one.get("pkg000").unwrap().unwrap().size, 0);
+        assert_eq!(one.get("pkg001").unwrap(), None);
+        assert_eq!(
+            stored_table(b"").unwrap().unwrap().get("pkg000").unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn a_damaged_stored_table_is_refused_or_named() {
+        // Cut short: not a table (the caller parses the index again).
+        assert!(stored_table(b"a\t1\tall\tpool/a.deb\t1\t")
+            .unwrap()
+            .is_none());
+        // A line that is not text fails the lookup that reads it.
+        let mut table = format!("a\t1\tall\tpool/a.deb\t1\t{}\n", "e".repeat(64)).into_bytes();
+        table.extend_from_slice(b"b\xff\t1\tall\tpool/b.deb\t1\t");
+        table.extend_from_slice(format!("{}\n", "e".repeat(64)).as_bytes());
+        let damaged = stored_table(&table).unwrap().unwrap();
+        assert_eq!(
+            damaged.get("b").unwrap_err().to_string(),
+            "table: the line at byte 86 is not UTF-8"
+        );
     }
 
     #[test]
@@ -937,7 +1112,7 @@ Package: base-files\nVersion: 13ubuntu9\nArchitecture: amd64\nFilename: pool/mai
         let index =
             PackageIndex::read(&text.as_bytes()[..text.find("Package: b").unwrap()], "main")
                 .unwrap();
-        assert_eq!(index.get("a").unwrap().filename, "pool/a.deb");
+        assert_eq!(index.get("a").unwrap().unwrap().filename, "pool/a.deb");
     }
 
     #[test]

@@ -33,6 +33,13 @@ pub(crate) struct ChosenPackage {
 pub(crate) enum SelectPackageError {
     #[error("cannot find package \"{package}\" in archive(s) {archives}")]
     NotFound { package: String, archives: String },
+    #[error("cannot look up package \"{package}\" in the {component} index of {suite} kept in the cache: {reason}")]
+    Unreadable {
+        package: String,
+        suite: String,
+        component: String,
+        reason: String,
+    },
 }
 
 /// Chooses `package` among `archives`; `pinned` is the package's `archive:` field.
@@ -57,8 +64,17 @@ pub(crate) fn choose(
     for opened in &candidates {
         let mut best: Option<(Version, &str, &str, PackageInfo)> = None;
         for (suite, component, index) in &opened.indexes {
-            let Some(info) = index.get(package) else {
-                continue;
+            let info = match index.get(package) {
+                Ok(Some(info)) => info,
+                Ok(None) => continue,
+                Err(error) => {
+                    return Err(SelectPackageError::Unreadable {
+                        package: package.to_owned(),
+                        suite: suite.clone(),
+                        component: component.clone(),
+                        reason: error.to_string(),
+                    })
+                }
             };
             let Ok(version) = Version::parse(&info.version) else {
                 continue;
