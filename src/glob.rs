@@ -79,15 +79,13 @@ impl Iterator for Tokens<'_> {
     }
 }
 
-const WILDCARDS: [char; 2] = ['*', '?'];
-
 /// Reports whether `path` contains glob syntax.
 ///
 /// Chisel only treats `*` and `?` as special, so anything else is a plain
 /// path that can be compared (and extracted) directly.
 #[must_use]
 pub(crate) fn is_glob(path: &str) -> bool {
-    path.contains(WILDCARDS)
+    memchr::memchr2(b'*', b'?', path.as_bytes()).is_some()
 }
 
 /// Returns the part of `pattern` before its first `*` or `?`, or the whole
@@ -97,14 +95,16 @@ pub(crate) fn is_glob(path: &str) -> bool {
 /// cheap pre-filter and tells which directory a glob is rooted in.
 #[must_use]
 pub(crate) fn literal_prefix(pattern: &str) -> &str {
-    let end = pattern.find(WILDCARDS).unwrap_or(pattern.len());
+    // Wildcards are ASCII: searched as bytes (the hot path of validating a release and of
+    // matching a package's entries), the position found is a char boundary.
+    let end = memchr::memchr2(b'*', b'?', pattern.as_bytes()).unwrap_or(pattern.len());
     &pattern[..end]
 }
 
 /// The part of `pattern` after its last wildcard; every match ends with it.
 fn literal_suffix(pattern: &str) -> &str {
     // Wildcards are ASCII, so the byte after one is a char boundary.
-    let start = pattern.rfind(WILDCARDS).map_or(0, |i| i + 1);
+    let start = memchr::memrchr2(b'*', b'?', pattern.as_bytes()).map_or(0, |i| i + 1);
     &pattern[start..]
 }
 

@@ -496,7 +496,9 @@ fn check_overlap(
 /// Whether `entry` may overlap `other` from its side: only a glob or copy of one package may meet
 /// another glob or copy of the same package.
 fn allowed_overlap(entry: &Entry<'_>, other: &Entry<'_>) -> bool {
-    entry.package.name == other.package.name
+    // One package per name: the same package is the same reference (no name compared, for
+    // each of the many pairs a `**` glob brings).
+    std::ptr::eq(entry.package, other.package)
         && matches!(entry.info.kind, PathKind::Glob | PathKind::Copy)
         && matches!(other.info.kind, PathKind::Glob | PathKind::Copy)
 }
