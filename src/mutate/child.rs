@@ -237,9 +237,12 @@ fn run_child(exe: &Path, job: Job<'_>, listener: &dyn Listener) -> Result<Change
         Some(Err(error)) => Err(error),
         _ => {
             use std::os::unix::process::ExitStatusExt as _;
+            // An allocation that fails aborts the child (SIGABRT); so does a panic in a release
+            // build (panics abort there), which says "panicked at" first and is no memory limit.
+            let panicked = stderr_text.contains("panicked at");
             let out_of_memory = stderr_text.contains("memory allocation of")
                 || stderr_text.contains("out of memory")
-                || status.signal() == Some(6);
+                || (status.signal() == Some(6) && !panicked);
             match last_started {
                 Some(slice) if out_of_memory => Err(MutateError::Script {
                     slice,
@@ -443,7 +446,8 @@ pub(crate) fn worker_main() -> u8 {
         }
         Ok(Err(MutateError::Runner(_))) => 2,
         // The interpreter's allocator panics when it cannot grow; anything else that panics
-        // is reported by the parent from stderr.
+        // is reported by the parent from stderr. (Where panics abort, as in a release build,
+        // the parent sees SIGABRT instead, with the same stderr.)
         Err(_) => 3,
     }
 }
