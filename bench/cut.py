@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
 """Times `kerf cut` against the fixture mirror, cold and warm, next to the gunzip floor.
 
-Usage: bench/cut.py [--runs N] [--kerf PATH] [--cut small|large|both] [--no-image]
+Usage: bench/cut.py [--runs N] [--kerf PATH]... [--cut small|large|both] [--no-image]
 
 Serves ../shared/fixtures/noble-mirror on loopback from this process, builds the release binary
 unless --kerf is given, and cuts the chosen slices (default: the small cut, then the large one)
 from the ubuntu-24.04 corpus branch N times (default 5) cold (a fresh cache and a fresh root
 each run) and N times warm (one cache primed by an untimed first run, a fresh root each run).
 Everything is deleted at the end, not between runs (about 1 GB for the large cut with 5 runs).
+
+To compare binaries, give --kerf more than once: within each case their runs alternate (A, B,
+A, B, ...; each with a cache of its own), so a change of load or of the disk weighs on all of
+them alike, and each is printed with its ratio to the first. Comparing separate invocations is
+misleading on ext4: the files one run deletes at its end make file creation slower for the next
+five minutes (the kernel skips recently deleted inodes when it allocates), which slowed the large
+cut of each invocation in a row by 20 to 40 % whichever binary ran.
 
 The floor is what a cold cut cannot skip: GNU gzip decompressing the six Packages.gz indexes
 of the fixture one after another (`gzip -dc` each, to /dev/null). It is measured in the same
@@ -114,7 +121,8 @@ def summarise(samples):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--kerf", help="a kerf binary to time instead of building one")
+    parser.add_argument("--kerf", action="append",
+                        help="a kerf binary to time instead of building one; repeat it to compare binaries")
     parser.add_argument("--cut", choices=[*sorted(CUTS), "both"], default="both")
     parser.add_argument("--no-image", action="store_true", help="skip the OCI image cases")
     args = parser.parse_args()
@@ -122,11 +130,14 @@ def main():
         sys.exit(f"no fixture mirror or corpus under {SHARED}: this benchmark needs ../shared beside the checkout")
     if len(INDEXES) != 6 or shutil.which("gzip") is None:
         sys.exit(f"the floor needs GNU gzip and the six Packages.gz of {MIRROR} (found {len(INDEXES)})")
-    kerf = args.kerf
-    if kerf is None:
+    binaries = args.kerf
+    if binaries is None:
         subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
         target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-        kerf = os.path.join(target, "release", "kerf")
+        binaries = [os.path.join(target, "release", "kerf")]
+    for kerf in binaries:
+        if not os.access(kerf, os.X_OK):
+            sys.exit(f"{kerf}: not an executable file")
     cuts = sorted(CUTS, reverse=True) if args.cut == "both" else [args.cut]
 
     server, url = serve(MIRROR)
@@ -140,7 +151,7 @@ def main():
     counter = iter(range(1_000_000))
     floors = []
 
-    def cut(slices, cache, compression=None):
+    def cut(kerf, slices, cache, compression=None):
         place = os.path.join(work, f"out-{next(counter)}")
         output = ["--root", place] if compression is None else [
             "--oci-layout", place, "--tag", "bench", "--oci-compression", compression]
@@ -148,38 +159,50 @@ def main():
                 "--archive-url", f"ubuntu={url}ubuntu/", *slices]
         return run_once(argv, env)
 
-    def timed(slices, cache, compression=None):
+    def timed(kerf, slices, cache, compression=None):
         """One timed cut, then one floor sample under the same load."""
-        sample = cut(slices, cache, compression)
+        sample = cut(kerf, slices, cache, compression)
         floors.append(floor_once())
         return sample
 
-    # (cut, case) → (median, min, max, peak RSS median); ratios are taken at the end, against
-    # the median of every floor sample of the run.
+    def alternating(one_run):
+        """args.runs samples of each binary, taken in turn; a list of samples per binary."""
+        samples = [[] for _ in binaries]
+        for _ in range(args.runs):
+            for which, kerf in enumerate(binaries):
+                samples[which].append(one_run(kerf, which))
+        return samples
+
+    # (binary index, cut, case) → (median, min, max, peak RSS median); ratios are taken at the
+    # end, against the median of every floor sample of the run.
     results = {}
     failed = False
     try:
         floors.append(floor_once())
         for name in cuts:
             slices = CUTS[name]
-            warm_cache = tempfile.mkdtemp(prefix="cache-", dir=work)
+            warm_caches = [tempfile.mkdtemp(prefix="cache-", dir=work) for _ in binaries]
 
-            def cold(slices=slices):
-                return [timed(slices, tempfile.mkdtemp(prefix="cache-", dir=work)) for _ in range(args.runs)]
+            def cold(kerf, _which, slices=slices):
+                return timed(kerf, slices, tempfile.mkdtemp(prefix="cache-", dir=work))
 
-            def warm(slices=slices, cache=warm_cache):
-                cut(slices, cache)  # primes the cache, untimed
-                return [timed(slices, cache) for _ in range(args.runs)]
+            def warm(kerf, which, slices=slices, caches=warm_caches):
+                return timed(kerf, slices, caches[which])
+
+            def image(kerf, which, compression, slices=slices, caches=warm_caches):
+                return timed(kerf, slices, caches[which], compression)
 
             cases = [("cold", cold), ("warm", warm)]
             if not args.no_image:
                 for compression in ("gzip", "zstd"):
-                    def image(slices=slices, cache=warm_cache, compression=compression):
-                        return [timed(slices, cache, compression) for _ in range(args.runs)]
-                    cases.append((f"image {compression}", image))
+                    cases.append((f"image {compression}", functools.partial(image, compression=compression)))
             for case, measure in cases:
                 try:
-                    results[(name, case)] = summarise(measure())
+                    if case == "warm":
+                        for which, kerf in enumerate(binaries):
+                            cut(kerf, slices, warm_caches[which])  # primes the cache, untimed
+                    for which, samples in enumerate(alternating(measure)):
+                        results[(which, name, case)] = summarise(samples)
                 except CutFailed as error:
                     print(f"{name} {case} failed: {error}")
                     failed = True
@@ -191,21 +214,27 @@ def main():
     floor = statistics.median(floors)
     print(f"gunzip floor (GNU gzip -dc over the six indexes, one after another): median {floor:.3f} s, "
           f"min {min(floors):.3f} s, max {max(floors):.3f} s, {len(floors)} samples taken between the cuts")
-    size = os.stat(kerf).st_size
-    print(f"binary timed: {size / 1e6:.1f} MB ({size} bytes), {kerf}")
     load = os.getloadavg()
     print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    print()
-    print(f"{'cut':<6} {'case':<11} {'runs':>4} {'median s':>9} {'min s':>7} {'max s':>7} {'/ floor':>8} "
-          f"{'peak RSS MiB':>13} {'chisel/kerf wall':>17} {'chisel/kerf RSS':>16}")
-    for (name, case), (median, low, high, rss) in results.items():
-        chisel = f"{(CHISEL_COLD_S if case == 'cold' else CHISEL_WARM_S) / median:>16.1f}x" if case in ("cold", "warm") else f"{'':>17}"
-        print(f"{name:<6} {case:<11} {args.runs:>4} {median:>9.3f} {low:>7.3f} {high:>7.3f} {median / floor:>7.2f}x "
-              f"{rss:>13.1f} {chisel} {CHISEL_RSS_MIB / rss:>15.1f}x")
-        if case.startswith("image") and (name, "warm") in results:
-            added = median - results[(name, "warm")][0]
-            cold = results.get((name, "cold"), (0.0,))[0]
-            print(f"{'':<6} {'':<11} writing the image adds {added:.3f} s to the warm cut (budget: the cold cut, {cold:.3f} s)")
+    for which, kerf in enumerate(binaries):
+        print()
+        size = os.stat(kerf).st_size
+        print(f"binary timed: {size / 1e6:.1f} MB ({size} bytes), {kerf}")
+        against = f"{'/ first':>8}" if which > 0 else ""
+        print(f"{'cut':<6} {'case':<11} {'runs':>4} {'median s':>9} {'min s':>7} {'max s':>7} {'/ floor':>8} "
+              f"{'peak RSS MiB':>13} {'chisel/kerf wall':>17} {'chisel/kerf RSS':>16}{against}")
+        for (index, name, case), (median, low, high, rss) in results.items():
+            if index != which:
+                continue
+            chisel = f"{(CHISEL_COLD_S if case == 'cold' else CHISEL_WARM_S) / median:>16.1f}x" if case in ("cold", "warm") else f"{'':>17}"
+            first = results.get((0, name, case))
+            ratio = f"{median / first[0]:>7.2f}x" if which > 0 and first else ""
+            print(f"{name:<6} {case:<11} {args.runs:>4} {median:>9.3f} {low:>7.3f} {high:>7.3f} {median / floor:>7.2f}x "
+                  f"{rss:>13.1f} {chisel} {CHISEL_RSS_MIB / rss:>15.1f}x{ratio}")
+            if case.startswith("image") and (which, name, "warm") in results:
+                added = median - results[(which, name, "warm")][0]
+                cold = results.get((which, name, "cold"), (0.0,))[0]
+                print(f"{'':<6} {'':<11} writing the image adds {added:.3f} s to the warm cut (budget: the cold cut, {cold:.3f} s)")
     print(f"({args.runs} runs each; chisel v1.4.1, loopback mirror: {CHISEL_COLD_S:.0f} s cold, "
           f"{CHISEL_WARM_S:.0f} s warm, {CHISEL_RSS_MIB:.0f} MiB peak RSS)")
     if failed:

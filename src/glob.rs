@@ -127,21 +127,117 @@ fn close_over_empty_stars(pattern: &[Token], states: &mut [bool]) {
 /// `/a/*` matches `/a/file` but not the directory `/a/sub/`, while `/a/**`
 /// matches `/a/` and everything below it. Matching simulates all pattern
 /// positions at once, so it takes O(pattern × path) time and never
-/// backtracks exponentially.
+/// backtracks exponentially. To match one pattern against many paths,
+/// compile it once with [`Glob::new`].
 #[must_use]
 pub(crate) fn glob_match(pattern: &str, path: &str) -> bool {
-    if !is_glob(pattern) {
-        return pattern == path;
+    Glob::new(pattern).matches(path)
+}
+
+/// A pattern compiled for matching many paths (a package's every entry): its literal ends are
+/// compared as bytes, and the automaton runs only over the part of the path between them.
+#[derive(Clone, Debug)]
+pub(crate) struct Glob {
+    pattern: String,
+    /// Byte lengths of the literal prefix and suffix; `None` for a pattern without wildcards,
+    /// which matches itself only.
+    ends: Option<(usize, usize)>,
+    /// The tokens between the literal ends: they start and end with a wildcard.
+    middle: Vec<Token>,
+}
+
+impl Glob {
+    #[must_use]
+    pub(crate) fn new(pattern: &str) -> Glob {
+        if !is_glob(pattern) {
+            return Glob {
+                pattern: pattern.to_owned(),
+                ends: None,
+                middle: Vec::new(),
+            };
+        }
+        let prefix = literal_prefix(pattern).len();
+        let suffix = literal_suffix(pattern).len();
+        Glob {
+            pattern: pattern.to_owned(),
+            ends: Some((prefix, suffix)),
+            middle: tokens(&pattern[prefix..pattern.len() - suffix]).collect(),
+        }
     }
-    if !path.starts_with(literal_prefix(pattern)) || !path.ends_with(literal_suffix(pattern)) {
-        return false;
+
+    /// Whether `path` matches the pattern in full (see [`glob_match`]).
+    #[must_use]
+    pub(crate) fn matches(&self, path: &str) -> bool {
+        let Some((prefix, suffix)) = self.ends else {
+            return self.pattern == path;
+        };
+        let (pattern, bytes) = (self.pattern.as_bytes(), path.as_bytes());
+        // The literal tokens at either end consume one character each, so every match lines
+        // them up with the path's first and last characters: only the middle is left to the
+        // automaton. Both cut points are char boundaries, being the ends of whole UTF-8
+        // strings the path starts and ends with.
+        if bytes.len() < prefix + suffix
+            || !bytes.starts_with(&pattern[..prefix])
+            || !bytes.ends_with(&pattern[pattern.len() - suffix..])
+        {
+            return false;
+        }
+        let text = &path[prefix..path.len() - suffix];
+        match self.middle.as_slice() {
+            [Token::Star] => memchr::memchr(b'/', text.as_bytes()).is_none(),
+            [Token::DoubleStar] => true,
+            middle if middle.len() < 128 => run_in_bits(middle, text),
+            middle => run_in_vectors(middle, text),
+        }
     }
-    let pattern: Vec<Token> = tokens(pattern).collect();
+}
+
+/// The automaton over `pattern`'s positions with its states as the bits of one word: few
+/// states are ever live at once, and only those are visited for each character.
+fn run_in_bits(pattern: &[Token], text: &str) -> bool {
+    debug_assert!(pattern.len() < 128);
+    let stars = pattern
+        .iter()
+        .enumerate()
+        .filter(|(_, token)| token.is_star())
+        .fold(0u128, |mask, (i, _)| mask | 1 << i);
+    // Stars may match nothing: each live star position also makes the next one live, in
+    // chains as long as the run of stars.
+    let close = |mut states: u128| loop {
+        let added = (states & stars) << 1;
+        if added & !states == 0 {
+            return states;
+        }
+        states |= added;
+    };
+    let end = 1u128 << pattern.len();
+    let mut current = close(1);
+    for c in text.chars() {
+        let mut next = 0u128;
+        let mut live = current & (end - 1);
+        while live != 0 {
+            let i = live.trailing_zeros() as usize;
+            live &= live - 1;
+            let token = pattern[i];
+            if token.accepts(c) {
+                next |= 1 << token.advance(i);
+            }
+        }
+        if next == 0 {
+            return false;
+        }
+        current = close(next);
+    }
+    current & end != 0
+}
+
+/// The same automaton for a pattern too long for one word, its states in two vectors.
+fn run_in_vectors(pattern: &[Token], text: &str) -> bool {
     let mut current = vec![false; pattern.len() + 1];
     let mut next = vec![false; pattern.len() + 1];
     current[0] = true;
-    close_over_empty_stars(&pattern, &mut current);
-    for c in path.chars() {
+    close_over_empty_stars(pattern, &mut current);
+    for c in text.chars() {
         next.fill(false);
         let mut alive = false;
         for (i, token) in pattern.iter().enumerate() {
@@ -153,7 +249,7 @@ pub(crate) fn glob_match(pattern: &str, path: &str) -> bool {
         if !alive {
             return false;
         }
-        close_over_empty_stars(&pattern, &mut next);
+        close_over_empty_stars(pattern, &mut next);
         std::mem::swap(&mut current, &mut next);
     }
     current[pattern.len()]
@@ -462,6 +558,60 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Patterns of 128 tokens and more run in vectors, shorter ones in one word: both agree
+    /// with the reference (on shapes it answers without exponential backtracking), and with
+    /// each other on every short pattern.
+    #[test]
+    fn long_patterns_agree_with_the_reference() {
+        for repeat in [60, 63, 64, 70] {
+            for (head, tail) in [("*", "*"), ("**", "?"), ("?", "**"), ("*/", "")] {
+                let pattern = format!("/x{head}{}{tail}", "a?".repeat(repeat));
+                let pattern_chars: Vec<char> = pattern.chars().collect();
+                for path in [
+                    format!("/x{}", "ab".repeat(repeat)),
+                    format!("/xz{}c", "ab".repeat(repeat)),
+                    format!("/xz/{}c", "ab".repeat(repeat)),
+                    format!("/x/z/{}/", "ab".repeat(repeat)),
+                    format!("/x{}", "ab".repeat(repeat - 1)),
+                    format!("/x{}/", "a/".repeat(repeat)),
+                ] {
+                    let path_chars: Vec<char> = path.chars().collect();
+                    assert_eq!(
+                        Glob::new(&pattern).matches(&path),
+                        reference_match(&pattern_chars, &path_chars),
+                        "pattern {pattern:?} path {path:?}"
+                    );
+                }
+            }
+        }
+        let patterns = all_strings(&["a", "/", "*", "?", "**"], 4);
+        let paths = all_strings(&["a", "/"], 5);
+        for pattern in &patterns {
+            let tokens: Vec<Token> = tokens(pattern).collect();
+            for path in &paths {
+                assert_eq!(
+                    run_in_bits(&tokens, path),
+                    run_in_vectors(&tokens, path),
+                    "pattern {pattern:?} path {path:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_compiled_glob_keeps_multibyte_ends_whole() {
+        let glob = Glob::new("/é*ü/");
+        assert!(glob.matches("/éü/"));
+        assert!(glob.matches("/éaü/"));
+        assert!(!glob.matches("/é/ü/"));
+        assert!(!glob.matches("/ü/"));
+        // The ends overlap in bytes: too short to hold both.
+        assert!(!Glob::new("/ab*ba").matches("/aba"));
+        assert!(Glob::new("/ab*ba").matches("/abba"));
+        assert!(Glob::new("/plain").matches("/plain"));
+        assert!(!Glob::new("/plain").matches("/plain/"));
     }
 
     #[test]

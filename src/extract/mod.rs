@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Read;
 
 pub(crate) use crate::deb::TarOwner;
-use crate::glob::glob_match;
+use crate::glob::{glob_match, Glob};
 use crate::release::{PathKind, SliceKey, Until};
 use crate::resolve::Selection;
 use root::{RelPath, Root, RootError};
@@ -188,8 +188,8 @@ type PendingLinks = BTreeMap<String, Vec<(String, BTreeSet<SliceKey>, u32)>>;
 pub(crate) struct PackagePlan {
     /// Source path in the package → targets.
     copies: BTreeMap<String, Vec<Target>>,
-    /// Glob → slices; a match is installed at its own path.
-    globs: BTreeMap<String, BTreeSet<SliceKey>>,
+    /// Glob → the glob compiled, and its slices; a match is installed at its own path.
+    globs: BTreeMap<String, (Glob, BTreeSet<SliceKey>)>,
     /// Parents of the content slices create themselves: taken from the package when present,
     /// so they get its mode, and never required.
     parents: BTreeSet<String>,
@@ -228,7 +228,8 @@ impl PackagePlan {
                 PathKind::Glob => {
                     plan.globs
                         .entry(selected.path.to_owned())
-                        .or_default()
+                        .or_insert_with(|| (Glob::new(selected.path), BTreeSet::new()))
+                        .1
                         .insert(key);
                 }
                 PathKind::Generate => {
@@ -284,9 +285,9 @@ pub(crate) fn extract_package(
         if !targets.is_empty() {
             matched.insert(entry.path.clone());
         }
-        for (glob, slices) in &plan.globs {
-            if glob_match(glob, &entry.path) {
-                matched.insert(glob.clone());
+        for (pattern, (glob, slices)) in &plan.globs {
+            if glob.matches(&entry.path) {
+                matched.insert(pattern.clone());
                 match targets.iter_mut().find(|target| target.path == entry.path) {
                     Some(target) => target.slices.extend(slices.iter().cloned()),
                     None => targets.push(Target {
