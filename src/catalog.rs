@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::bundled;
 use crate::cache::{Cache, CacheError, CacheKey};
 use crate::lock::make::ReleaseIdentity;
-use crate::release::{self, Release, ReleaseErrors, SourceFile};
+use crate::release::{self, Release, ReleaseErrors, SliceKey, SourceFile};
 use crate::transport::http::{FetchError, FetchOptions, Fetcher};
 
 /// The prefix of a `--release` that names a branch of chisel-releases.
@@ -184,9 +184,9 @@ impl ReleaseSource {
         Ok(release::load_files(&origin, &files)?)
     }
 
-    /// Loads the release for a cut. A release whose exact files passed every check before (as
-    /// the cache remembers under their fingerprint) gets only each file's own checks: the
-    /// release-wide ones are most of the time a warm cut would spend on it.
+    /// Loads the whole release. A release whose exact files passed every check before (as the
+    /// cache remembers under their fingerprint) gets only each file's own checks: the
+    /// release-wide ones are most of the time a warm load would spend on it.
     pub(crate) fn load_remembered(
         &self,
         settings: &CatalogSettings,
@@ -201,10 +201,29 @@ impl ReleaseSource {
         &self,
         settings: &CatalogSettings,
     ) -> Result<(Release, ReleaseIdentity), CatalogError> {
+        self.load_scoped(settings, None)
+    }
+
+    /// The release for a cut of `requested`: a release that passed every check before is
+    /// parsed only as far as those slices reach (see [`release::load_files_reaching`]); one
+    /// seen for the first time is parsed and checked whole.
+    pub(crate) fn load_reaching(
+        &self,
+        settings: &CatalogSettings,
+        requested: &[SliceKey],
+    ) -> Result<Release, CatalogError> {
+        Ok(self.load_scoped(settings, Some(requested))?.0)
+    }
+
+    fn load_scoped(
+        &self,
+        settings: &CatalogSettings,
+        requested: Option<&[SliceKey]>,
+    ) -> Result<(Release, ReleaseIdentity), CatalogError> {
         let (origin, files) = self.files(settings)?;
         // Hashed once: the lock's digest, and the memo's key derived from it.
         let content = release::content_digest(&files);
-        let release = Self::load_checked(&origin, &files, &content, settings)?;
+        let release = Self::load_checked(&origin, &files, &content, settings, requested)?;
         let identity = ReleaseIdentity {
             source: origin,
             digest: format!("sha256:{content}"),
@@ -217,6 +236,7 @@ impl ReleaseSource {
         files: &[SourceFile],
         content_digest: &str,
         settings: &CatalogSettings,
+        requested: Option<&[SliceKey]>,
     ) -> Result<Release, CatalogError> {
         let cache = Cache::open(&settings.cache_dir)?;
         let fingerprint = release::fingerprint_of(content_digest);
@@ -224,11 +244,10 @@ impl ReleaseSource {
             fingerprint: &fingerprint,
         };
         if cache.get_keyed(&key)?.is_some() {
-            return Ok(release::load_files_with(
-                origin,
-                files,
-                release::Checks::FilesOnly,
-            )?);
+            return Ok(match requested {
+                Some(requested) => release::load_files_reaching(origin, files, requested)?,
+                None => release::load_files_with(origin, files, release::Checks::FilesOnly)?,
+            });
         }
         let loaded = release::load_files(origin, files)?;
         cache.put_keyed(&key, b"")?;

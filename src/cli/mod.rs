@@ -241,6 +241,19 @@ fn load_release(arg: &ReleaseArg) -> Result<Release> {
 
 /// What to add to "not found" when the release is a bundled one: which release that was, how
 /// big it is, and where the upstream catalogue is.
+/// Whether a cut needs the whole release, not only the part its slices reach: to extend a root
+/// cut before (the slices its manifest lists, and where any of the release's manifest slices
+/// would have put one), to upgrade one or write a delta, and to check the root (which slices
+/// provide what it lacks).
+fn needs_whole_release(args: &CutArgs) -> bool {
+    args.check
+        || args.extend.upgrade
+        || args.extend.delta.is_some()
+        || args.root.as_deref().is_some_and(|root| {
+            fs_err::read_dir(root).is_ok_and(|mut entries| entries.next().is_some())
+        })
+}
+
 fn bundled_miss_hint(source: &ReleaseSource, release: &Release) -> String {
     let ReleaseSource::Bundled(bundled) = source else {
         return String::new();
@@ -469,7 +482,11 @@ fn cut(args: &CutArgs) -> Result<ExitCode> {
     let (source, release) = match &args.locked {
         None => {
             let source = release_source(&args.release)?;
-            let release = source.load_remembered(&catalog)?;
+            let release = if needs_whole_release(args) {
+                source.load_remembered(&catalog)?
+            } else {
+                source.load_reaching(&catalog, &slices)?
+            };
             (source, release)
         }
         Some(path) => {

@@ -3119,3 +3119,190 @@ fn deep_nesting_is_refused_without_exhausting_the_stack() {
         ]
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// A remembered release parsed as far as a cut reaches.
+
+/// Six packages: `aa_bins` needs `bb_libs` (a slice's essential), which needs `cc_data` (the
+/// package's); `dd` and `ee` are unrelated, `ee` mentioning `prefer` in a comment only; `ff`
+/// prefers `aa` for a path.
+fn reaching_files() -> Vec<SourceFile> {
+    files(
+        &chisel_yaml("v3"),
+        &[
+            (
+                "slices/aa.yaml",
+                "
+                package: aa
+                slices:
+                  bins:
+                    essential:
+                      bb_libs:
+                    contents:
+                      /usr/bin/aa:
+                      /usr/bin/shared:
+                  other:
+                    essential:
+                      dd_data:
+                    contents:
+                      /usr/bin/aa-other:
+                ",
+            ),
+            (
+                "slices/sub/bb.yaml",
+                "
+                package: bb
+                essential:
+                  cc_data:
+                slices:
+                  libs:
+                    contents:
+                      /usr/lib/libbb.so.1:
+                ",
+            ),
+            (
+                "slices/cc.yaml",
+                "
+                package: cc
+                slices:
+                  data:
+                    contents:
+                      /usr/share/cc/**:
+                ",
+            ),
+            (
+                "slices/dd.yaml",
+                "
+                package: dd
+                slices:
+                  data:
+                    contents:
+                      /usr/share/dd/**:
+                ",
+            ),
+            (
+                "slices/ee.yaml",
+                "
+                # the preferred way to say it
+                package: ee
+                slices:
+                  data:
+                    contents:
+                      /usr/share/ee/**:
+                ",
+            ),
+            (
+                "slices/ff.yaml",
+                "
+                package: ff
+                slices:
+                  bins:
+                    contents:
+                      /usr/bin/shared: {prefer: aa}
+                ",
+            ),
+        ],
+    )
+}
+
+#[test]
+fn a_remembered_release_is_parsed_as_far_as_the_cut_reaches() {
+    use super::load_files_reaching;
+    let files = reaching_files();
+    let whole = loaded(load_files("test-release", &files));
+    let reached = |requested: &[&str]| {
+        let requested: Vec<SliceKey> = requested
+            .iter()
+            .map(|key| SliceKey::parse(key).expect("a slice key"))
+            .collect();
+        loaded(load_files_reaching("test-release", &files, &requested))
+    };
+
+    let release = reached(&["aa_bins"]);
+    // The essentials' packages, transitively, and the files that mention `prefer`; not `dd`,
+    // which only a slice the cut does not select needs.
+    assert_eq!(
+        release.packages.keys().collect::<Vec<_>>(),
+        ["aa", "bb", "cc", "ee", "ff"]
+    );
+    for (name, package) in &release.packages {
+        assert_eq!(package, &whole.packages[name], "{name}");
+    }
+    assert_eq!(release.archives, whole.archives);
+    assert_eq!(release.public_keys, whole.public_keys);
+    assert_eq!(release.maintenance, whole.maintenance);
+
+    assert_eq!(
+        reached(&["dd_data", "cc_data"])
+            .packages
+            .keys()
+            .collect::<Vec<_>>(),
+        ["cc", "dd", "ee", "ff"]
+    );
+    // A package or a slice the release lacks: the whole release, for the full error message.
+    assert_eq!(reached(&["aa_bins", "zz_bins"]), whole);
+    assert_eq!(reached(&["aa_nothing"]), whole);
+}
+
+/// Whichever packages a cut selects along a `prefer` chain (acme → busybox → coreutils), the
+/// reached release picks the same owner of each path as the whole release: the chain's files
+/// are always parsed, busybox here although it spells `prefer` with an escape (without it, acme
+/// would look like the end of its chain and win over coreutils).
+#[test]
+fn a_reached_release_resolves_prefer_chains_as_the_whole_one() {
+    use super::load_files_reaching;
+    let chain = files(
+        &chisel_yaml("v3"),
+        &[
+            (
+                "slices/coreutils.yaml",
+                "
+                package: coreutils
+                slices:
+                  bins:
+                    contents:
+                      /usr/bin/ls:
+                ",
+            ),
+            (
+                "slices/busybox.yaml",
+                "
+                package: busybox
+                slices:
+                  bins:
+                    contents:
+                      /usr/bin/ls: {\"pref\\x65r\": coreutils}
+                ",
+            ),
+            (
+                "slices/acme.yaml",
+                "
+                package: acme
+                slices:
+                  bins:
+                    contents:
+                      /usr/bin/ls: {prefer: busybox}
+                ",
+            ),
+        ],
+    );
+    let whole = loaded(load_files("test-release", &chain));
+    for selected in [
+        &["coreutils_bins", "acme_bins"][..],
+        &["acme_bins"],
+        &["busybox_bins", "acme_bins"],
+        &["coreutils_bins"],
+    ] {
+        let requested: Vec<SliceKey> = selected
+            .iter()
+            .map(|key| SliceKey::parse(key).expect("a slice key"))
+            .collect();
+        let reached = loaded(load_files_reaching("test-release", &chain, &requested));
+        let winners = |release| {
+            crate::resolve::select(release, &requested, Arch::Amd64)
+                .expect("selects")
+                .prefer_winners
+        };
+        assert_eq!(winners(&reached), winners(&whole), "{selected:?}");
+    }
+}
