@@ -12,9 +12,9 @@ Everything is deleted at the end, not between runs (about 1 GB for the large cut
 To compare binaries, give --kerf more than once: within each case their runs alternate (A, B,
 A, B, ...; each with a cache of its own), so a change of load or of the disk weighs on all of
 them alike, and each is printed with its ratio to the first. Comparing separate invocations is
-misleading on ext4: the files one run deletes at its end make file creation slower for the next
-five minutes (the kernel skips recently deleted inodes when it allocates), which slowed the large
-cut of each invocation in a row by 20 to 40 % whichever binary ran.
+misleading on ext4: the files one run deletes at its end make file creation slower for minutes
+after (most likely the kernel passing over recently deleted inodes when it allocates), which
+slowed the large cut of each invocation in a row by 20 to 40 % whichever binary ran.
 
 The floor is what a cold cut cannot skip: GNU gzip decompressing the six Packages.gz indexes
 of the fixture one after another (`gzip -dc` each, to /dev/null). It is measured in the same
