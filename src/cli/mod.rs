@@ -239,8 +239,6 @@ fn load_release(arg: &ReleaseArg) -> Result<Release> {
     Ok(release_source(arg)?.load(&catalog)?)
 }
 
-/// What to add to "not found" when the release is a bundled one: which release that was, how
-/// big it is, and where the upstream catalogue is.
 /// Whether a cut needs the whole release, not only the part its slices reach: to extend a root
 /// cut before (the slices its manifest lists, and where any of the release's manifest slices
 /// would have put one), to upgrade one or write a delta, and to check the root (which slices
@@ -254,6 +252,8 @@ fn needs_whole_release(args: &CutArgs) -> bool {
         })
 }
 
+/// What to add to "not found" when the release is a bundled one: which release that was, how
+/// big it is, and where the upstream catalogue is.
 fn bundled_miss_hint(source: &ReleaseSource, release: &Release) -> String {
     let ReleaseSource::Bundled(bundled) = source else {
         return String::new();

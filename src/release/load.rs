@@ -161,8 +161,8 @@ pub fn load_files_with(
 /// of the requested slices and of their essentials, transitively, and every file that may use
 /// `prefer` (the owner of a path is decided along the whole prefer chain, through packages the
 /// cut does not select). Only for a release whose exact files passed every check before, as
-/// for [`Checks::FilesOnly`]: the other files' verdict is already known. A warm cut of a few
-/// slices parses a dozen of a release's 600 files instead of all of them.
+/// for [`Checks::FilesOnly`]: the other files' verdict is already known. A warm cut of
+/// `base-files_base libc6_libs openssl_bins` parses 17 of ubuntu-24.04's 605 files.
 ///
 /// The release returned holds those packages only. When the selection names a package or a
 /// slice that is not there, the whole release is parsed instead, so that the error and its
