@@ -131,7 +131,16 @@ fn close_over_empty_stars(pattern: &[Token], states: &mut [bool]) {
 /// compile it once with [`Glob::new`].
 #[must_use]
 pub(crate) fn glob_match(pattern: &str, path: &str) -> bool {
-    Glob::new(pattern).matches(path)
+    if !is_glob(pattern) {
+        return pattern == path;
+    }
+    let ends = (literal_prefix(pattern).len(), literal_suffix(pattern).len());
+    // The ends first: most paths fail there, before any token is made.
+    let Some(text) = between_ends(pattern, ends, path) else {
+        return false;
+    };
+    let middle: Vec<Token> = tokens(&pattern[ends.0..pattern.len() - ends.1]).collect();
+    run_middle(&middle, text)
 }
 
 /// A pattern compiled for matching many paths (a package's every entry): its literal ends are
@@ -168,27 +177,37 @@ impl Glob {
     /// Whether `path` matches the pattern in full (see [`glob_match`]).
     #[must_use]
     pub(crate) fn matches(&self, path: &str) -> bool {
-        let Some((prefix, suffix)) = self.ends else {
+        let Some(ends) = self.ends else {
             return self.pattern == path;
         };
-        let (pattern, bytes) = (self.pattern.as_bytes(), path.as_bytes());
-        // The literal tokens at either end consume one character each, so every match lines
-        // them up with the path's first and last characters: only the middle is left to the
-        // automaton. Both cut points are char boundaries, being the ends of whole UTF-8
-        // strings the path starts and ends with.
-        if bytes.len() < prefix + suffix
-            || !bytes.starts_with(&pattern[..prefix])
-            || !bytes.ends_with(&pattern[pattern.len() - suffix..])
-        {
-            return false;
-        }
-        let text = &path[prefix..path.len() - suffix];
-        match self.middle.as_slice() {
-            [Token::Star] => memchr::memchr(b'/', text.as_bytes()).is_none(),
-            [Token::DoubleStar] => true,
-            middle if middle.len() < 128 => run_in_bits(middle, text),
-            middle => run_in_vectors(middle, text),
-        }
+        between_ends(&self.pattern, ends, path).is_some_and(|text| run_middle(&self.middle, text))
+    }
+}
+
+/// The part of `path` between the literal prefix and suffix of `pattern` (their byte lengths
+/// `ends`), or `None` when the path does not start and end with them. The literal tokens at
+/// either end consume one character each, so every match lines them up with the path's first
+/// and last characters: only the middle is left to the automaton. Both cut points are char
+/// boundaries, being the ends of whole UTF-8 strings the path starts and ends with.
+fn between_ends<'p>(
+    pattern: &str,
+    (prefix, suffix): (usize, usize),
+    path: &'p str,
+) -> Option<&'p str> {
+    let (pattern, bytes) = (pattern.as_bytes(), path.as_bytes());
+    let fits = bytes.len() >= prefix + suffix
+        && bytes.starts_with(&pattern[..prefix])
+        && bytes.ends_with(&pattern[pattern.len() - suffix..]);
+    fits.then(|| &path[prefix..path.len() - suffix])
+}
+
+/// Whether `text` matches `middle`, the tokens between a pattern's literal ends.
+fn run_middle(middle: &[Token], text: &str) -> bool {
+    match middle {
+        [Token::Star] => memchr::memchr(b'/', text.as_bytes()).is_none(),
+        [Token::DoubleStar] => true,
+        middle if middle.len() < 128 => run_in_bits(middle, text),
+        middle => run_in_vectors(middle, text),
     }
 }
 
