@@ -421,14 +421,28 @@ impl Cache {
         Ok(path)
     }
 
-    /// The entry stored under `key`, if there is a trustworthy one. Entries
-    /// carry no checksum here: a caller that needs one puts it in its format.
-    /// The entry stored under `key`, opened to be read in place, if there is one.
+    /// The entry stored under `key`, opened to be read in place, if there is a trustworthy one.
     pub(crate) fn open_keyed(
         &self,
         key: &CacheKey<'_>,
     ) -> Result<Option<fs_err::File>, CacheError> {
-        let path = self.keyed_path(&key.name())?;
+        self.open_named(&key.name())
+    }
+
+    /// The entry stored under `key`, if there is a trustworthy one. Entries
+    /// carry no checksum here: a caller that needs one puts it in its format.
+    fn get_named(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        let Some(mut file) = self.open_named(key)? else {
+            return Ok(None);
+        };
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)
+            .map_err(|error| self.io_error(error))?;
+        Ok(Some(bytes))
+    }
+
+    fn open_named(&self, key: &str) -> Result<Option<fs_err::File>, CacheError> {
+        let path = self.keyed_path(key)?;
         match fs_err::symlink_metadata(&path) {
             Ok(metadata) if self.trusted_file(&metadata) => {}
             Ok(_) => return Ok(None),
@@ -437,21 +451,6 @@ impl Cache {
         }
         match fs_err::File::open(&path) {
             Ok(file) => Ok(Some(file)),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(error) => Err(self.io_error(error)),
-        }
-    }
-
-    fn get_named(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
-        let path = self.keyed_path(key)?;
-        match fs_err::symlink_metadata(&path) {
-            Ok(metadata) if self.trusted_file(&metadata) => {}
-            Ok(_) => return Ok(None),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(error) => return Err(self.io_error(error)),
-        }
-        match fs_err::read(&path) {
-            Ok(bytes) => Ok(Some(bytes)),
             Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(error) => Err(self.io_error(error)),
         }
