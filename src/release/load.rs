@@ -147,14 +147,7 @@ pub fn load_files_with(
     if !errors.is_empty() {
         return Err(fail(errors));
     }
-    Ok(Release {
-        format: chisel.format,
-        maintenance: chisel.maintenance,
-        archives: chisel.archives,
-        public_keys: chisel.public_keys,
-        packages,
-        notices: chisel.notices,
-    })
+    Ok(assemble(chisel, packages))
 }
 
 /// Parses `chisel.yaml` and only the slice files a cut of `requested` can reach: the packages
@@ -176,8 +169,7 @@ pub fn load_files_reaching(
     let mut by_package: HashMap<&str, &SourceFile> = HashMap::new();
     let mut pending_files: Vec<&SourceFile> = Vec::new();
     for file in files.iter().filter(|file| file.path != "chisel.yaml") {
-        let file_name = file.path.rsplit('/').next().unwrap_or(&file.path);
-        let Some(package) = package_name_from_file(file_name) else {
+        let Some(package) = package_name_from_file(file_name(file)) else {
             return whole();
         };
         if by_package.insert(package, file).is_some() {
@@ -224,14 +216,19 @@ pub fn load_files_reaching(
         pending.extend(slice.essential.keys().cloned());
         reached.insert(key);
     }
-    Ok(Release {
+    Ok(assemble(chisel, packages))
+}
+
+/// The release of a parsed `chisel.yaml` and its packages.
+fn assemble(chisel: ChiselYaml, packages: BTreeMap<String, Package>) -> Release {
+    Release {
         format: chisel.format,
         maintenance: chisel.maintenance,
         archives: chisel.archives,
         public_keys: chisel.public_keys,
         packages,
         notices: chisel.notices,
-    })
+    }
 }
 
 /// The parsed `chisel.yaml` of a release's files.
@@ -325,8 +322,13 @@ fn parse_packages(
     (packages, errors)
 }
 
+/// The file's name, without its directories.
+fn file_name(file: &SourceFile) -> &str {
+    file.path.rsplit('/').next().unwrap_or(&file.path)
+}
+
 fn parse_one(chisel: &ChiselYaml, file: &SourceFile) -> Parsed {
-    let file_name = file.path.rsplit('/').next().unwrap_or(&file.path);
+    let file_name = file_name(file);
     let Some(package) = package_name_from_file(file_name) else {
         return Err(vec![ReleaseError::new(
             Location::file(&file.path),
